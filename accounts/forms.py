@@ -1,0 +1,121 @@
+"""Forms for registration, sign-in and the profile. Every error names its field."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
+
+from accounts.models import Institution, User
+from accounts.validators import normalise_orcid
+from portal.tasks import send_rendered_email
+
+
+class RegistrationForm(forms.Form):
+    name = forms.CharField(label="Full name", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    email = forms.EmailField(
+        label="E-mail address",
+        max_length=254,
+        help_text="Use your institutional address; we send a link to confirm it.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 10 characters, not a common password and not all digits.",
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise ValidationError("Enter your name.", code="required")
+        return name
+
+    def clean_password2(self) -> str:
+        password1 = self.cleaned_data.get("password1")
+        password2 = self.cleaned_data.get("password2")
+        if password1 and password2 and password1 != password2:
+            raise ValidationError("The two passwords differ.", code="password_mismatch")
+        return password2
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        password = self.cleaned_data.get("password1")
+        if password:
+            probe = User(email=self.cleaned_data.get("email", ""), name=self.cleaned_data.get("name", ""))
+            try:
+                password_validation.validate_password(password, probe)
+            except ValidationError as error:
+                self.add_error("password1", error)
+
+
+class LoginForm(AuthenticationForm):
+    """Sign in with e-mail and password; an unverified address is told how to verify."""
+
+    username = forms.EmailField(
+        label="E-mail address", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+
+    def confirm_login_allowed(self, user: User) -> None:
+        super().confirm_login_allowed(user)
+        if not user.email_verified:
+            resend = reverse("accounts:resend_verification")
+            raise ValidationError(
+                format_html(
+                    'Please confirm your e-mail address first: follow the link we sent you, or <a href="{}">send a new link</a>.',
+                    resend,
+                ),
+                code="unverified",
+            )
+
+
+class ResendVerificationForm(forms.Form):
+    email = forms.EmailField(label="E-mail address", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+
+class ProfileForm(forms.ModelForm):
+    institution = forms.ModelChoiceField(
+        queryset=Institution.objects.order_by("name"),
+        required=False,
+        empty_label="(not listed / none)",
+        help_text="Missing? Ask the portal operators to add it with its ROR id.",
+    )
+    # Longer than the stored iD so that a pasted https://orcid.org/ address can be normalised.
+    orcid = forms.CharField(label="ORCID iD", max_length=64, required=False, help_text="For example 0000-0002-1825-0097.")
+
+    class Meta:
+        model = User
+        fields = ["name", "institution", "country", "orcid"]
+        labels = {"name": "Full name", "country": "Country where you process data"}
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise ValidationError("Enter your name.", code="required")
+        return name
+
+    def clean_orcid(self) -> str:
+        value = self.cleaned_data.get("orcid", "").strip()
+        return normalise_orcid(value) if value else ""
+
+
+class QueuedPasswordResetForm(PasswordResetForm):
+    """Django's reset form, but the mail goes through the Celery queue after commit instead of
+    holding the request open on SMTP."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None):
+        subject = "".join(render_to_string(subject_template_name, context).splitlines())
+        body = render_to_string(email_template_name, context)
+        html = render_to_string(html_email_template_name, context) if html_email_template_name else None
+        transaction.on_commit(lambda: send_rendered_email.delay(subject, body, [to_email], html))

@@ -1,0 +1,101 @@
+"""People and the institutions they work for."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django_countries.fields import CountryField
+
+from accounts.validators import validate_orcid, validate_ror_id
+
+
+class Institution(models.Model):
+    class OrganisationType(models.TextChoices):
+        NON_PROFIT = "non_profit", "Non-profit"
+        FOR_PROFIT = "for_profit", "For-profit"
+
+    name = models.CharField(max_length=255)
+    country = CountryField()
+    ror_id = models.URLField(
+        "ROR id", max_length=64, unique=True, null=True, blank=True, validators=[validate_ror_id]
+    )
+    organisation_type = models.CharField(max_length=16, choices=OrganisationType.choices)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), "country", name="institution_unique_name_country")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.country.code})"
+
+    @property
+    def is_non_profit(self) -> bool:
+        return self.organisation_type == self.OrganisationType.NON_PROFIT
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create(self, email: str, password: str | None, **fields) -> User:
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> User:
+        fields.setdefault("is_staff", False)
+        fields.setdefault("is_superuser", False)
+        return self._create(email, password, **fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> User:
+        fields.update(is_staff=True, is_superuser=True)
+        fields.setdefault("email_verified_at", timezone.now())
+        return self._create(email, password, **fields)
+
+    def get_by_natural_key(self, username: str) -> User:
+        return self.get(email__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person. Signs in with an e-mail address; `sub` is the stable id carried in visas."""
+
+    sub = models.UUIDField("stable id", default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField("e-mail address", max_length=254, unique=True)
+    name = models.CharField("full name", max_length=200)
+    institution = models.ForeignKey(
+        Institution, null=True, blank=True, on_delete=models.PROTECT, related_name="members"
+    )
+    country = CountryField(blank=True, help_text="The country where you process data.")
+    orcid = models.CharField("ORCID iD", max_length=19, blank=True, validators=[validate_orcid])
+    email_verified_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_unique_email_ci")]
+
+    def __str__(self) -> str:
+        return self.name or self.email
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    def get_full_name(self) -> str:
+        return self.name
+
+    def get_short_name(self) -> str:
+        return self.name.split(" ")[0] if self.name else self.email

@@ -1,0 +1,172 @@
+"""Pages for registration, e-mail verification, sign-in and the profile."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode
+from django.views.decorators.http import require_http_methods, require_safe
+
+from accounts import services
+from accounts.forms import LoginForm, ProfileForm, QueuedPasswordResetForm, RegistrationForm, ResendVerificationForm
+from accounts.models import User
+from accounts.tokens import email_verification_token
+from portal.ratelimit import allow, client_ip
+
+TOO_MANY = "Too many attempts from your network. Please wait a while and try again."
+
+
+def _form_rate_ok(request: HttpRequest, scope: str) -> bool:
+    return allow(scope, client_ip(request), limit=settings.FORM_RATE_PER_HOUR, window_seconds=3600)
+
+
+@require_http_methods(["GET", "POST"])
+def register(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("accounts:profile")
+    form = RegistrationForm(request.POST or None)
+    if request.method == "POST":
+        if not _form_rate_ok(request, "register"):
+            form.add_error(None, TOO_MANY)
+            return render(request, "accounts/register.html", {"form": form}, status=429)
+        if form.is_valid():
+            data = form.cleaned_data
+            services.user_register(email=data["email"], name=data["name"], password=data["password1"])
+            request.session["registered_email"] = data["email"]
+            return redirect("accounts:registered")
+    status = 400 if form.errors else 200
+    return render(request, "accounts/register.html", {"form": form}, status=status)
+
+
+@require_safe
+def registered(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/registered.html", {"email": request.session.get("registered_email")})
+
+
+def _user_from_uid(uidb64: str) -> User | None:
+    try:
+        pk = int(force_str(urlsafe_base64_decode(uidb64)))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return User.objects.filter(pk=pk, is_active=True).first()
+
+
+@require_http_methods(["GET", "POST"])
+def verify_email(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """GET shows a confirm button and POST verifies, so mail scanners that prefetch links
+    cannot confirm an address on the owner's behalf."""
+    user = _user_from_uid(uidb64)
+    if user is not None and user.email_verified:
+        messages.info(request, "Your e-mail address is already confirmed. Please sign in.")
+        return redirect("accounts:login")
+    if user is None or not email_verification_token.check_token(user, token):
+        return render(request, "accounts/verify_invalid.html", status=400)
+    if request.method == "POST":
+        services.user_verify_email(user=user)
+        messages.success(request, "Thank you, your e-mail address is confirmed. You can sign in now.")
+        return redirect("accounts:login")
+    return render(request, "accounts/verify_confirm.html", {"email": user.email})
+
+
+@require_http_methods(["GET", "POST"])
+def resend_verification(request: HttpRequest) -> HttpResponse:
+    form = ResendVerificationForm(request.POST or None)
+    if request.method == "POST":
+        if not _form_rate_ok(request, "resend"):
+            form.add_error(None, TOO_MANY)
+            return render(request, "accounts/resend_verification.html", {"form": form}, status=429)
+        if form.is_valid():
+            services.verification_resend(email=form.cleaned_data["email"])
+            messages.info(request, "If that address has an unconfirmed account, a new link is on its way.")
+            return redirect("accounts:login")
+    status = 400 if form.errors else 200
+    return render(request, "accounts/resend_verification.html", {"form": form}, status=status)
+
+
+class LoginView(auth_views.LoginView):
+    """Sign-in, limited per client address on top of django-axes' per-account lockout."""
+
+    form_class = LoginForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        limit = settings.LOGIN_RATE_PER_MINUTE
+        if not allow("login", client_ip(request), limit=limit, window_seconds=60):
+            # An unbound form keeps the typed address without validating it: validating would
+            # try the password and count as one more failure.
+            form = self.form_class(request, initial={"username": request.POST.get("username", "")})
+            context = self.get_context_data(form=form, page_error=TOO_MANY)
+            return self.render_to_response(context, status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:password_change_done")
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset.html"
+    form_class = QueuedPasswordResetForm
+    email_template_name = "email/accounts/password_reset.txt"
+    html_email_template_name = "email/accounts/password_reset.html"
+    subject_template_name = "email/accounts/password_reset.subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    @property
+    def extra_email_context(self) -> dict:
+        # Links use the configured public address, never the request's Host header.
+        return {"portal_name": settings.PORTAL_NAME, "base_url": settings.PORTAL_BASE_URL}
+
+    def post(self, request, *args, **kwargs):
+        if not _form_rate_ok(request, "password_reset"):
+            form = self.get_form()
+            form.add_error(None, TOO_MANY)
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    # A fresh copy: a rejected form must not leave half-applied values on request.user.
+    instance = User.objects.select_related("institution").get(pk=request.user.pk)
+    form = ProfileForm(request.POST or None, instance=instance)
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            services.profile_update(
+                user=request.user,
+                name=data["name"],
+                institution=data["institution"],
+                country=data["country"],
+                orcid=data["orcid"],
+            )
+            messages.success(request, "Your profile is saved.")
+            return redirect("accounts:profile")
+    status = 400 if form.errors else 200
+    return render(request, "accounts/profile.html", {"form": form, "profile_user": instance}, status=status)

@@ -1,0 +1,11 @@
+"""The Celery application: broker from CELERY_BROKER_URL or REDIS_URL, eager without either."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,9 @@
+from django.conf import settings
+
+from portal.navigation import navigation_for
+
+
+def portal(request) -> dict:
+    """The portal's name and the navigation that fits the visitor's roles."""
+    user = getattr(request, "user", None)
+    return {"portal_name": settings.PORTAL_NAME, "nav_items": navigation_for(user)}

@@ -1,0 +1,23 @@
+"""The main navigation, by role. Each app's pages add their entries here as they arrive."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+
+
+def navigation_for(user) -> list[NavItem]:
+    """Entries a visitor sees: public pages for all, the profile for members, admin for staff."""
+    items = [NavItem("Home", reverse("home"))]
+    if user is not None and user.is_authenticated:
+        items.append(NavItem("My profile", reverse("accounts:profile")))
+        if user.is_staff:
+            items.append(NavItem("Administration", reverse("admin:index")))
+    return items

@@ -1,0 +1,79 @@
+"""Pages and probes of the portal as a whole."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from portal.celery import app as celery_app
+
+logger = logging.getLogger(__name__)
+
+
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/home.html")
+
+
+@require_safe
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """The admin signs in through the portal's own login, with its lockout and checks."""
+    query = request.GET.urlencode()
+    return redirect(reverse("accounts:login") + (f"?{query}" if query else ""))
+
+
+@require_safe
+@never_cache
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness: the process answers. Touches nothing else, so a database outage never gets
+    healthy web processes killed by the orchestrator."""
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {"ok": True}
+
+
+def _check_cache() -> dict:
+    cache.set("readyz:probe", "1", timeout=10)
+    if cache.get("readyz:probe") != "1":
+        return {"ok": False, "error": "value written to the cache could not be read back"}
+    return {"ok": True, "backend": cache.__class__.__name__}
+
+
+def _check_broker() -> dict:
+    if celery_app.conf.task_always_eager:
+        return {"ok": True, "mode": "eager", "detail": "no broker configured; tasks run in the web process"}
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+    return {"ok": True, "mode": "broker"}
+
+
+_CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker}
+
+
+def _run(check) -> dict:
+    try:
+        return check()
+    except Exception as exc:  # a probe reports any failure instead of raising it
+        logger.warning("readiness check failed: %s", exc)
+        return {"ok": False, "error": exc.__class__.__name__}
+
+
+@require_safe
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: database, cache and broker each answer; 503 when one does not."""
+    results = {name: _run(check) for name, check in _CHECKS.items()}
+    ok = all(result["ok"] for result in results.values())
+    return JsonResponse({"status": "ok" if ok else "unavailable", "checks": results}, status=200 if ok else 503)
