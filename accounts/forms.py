@@ -5,9 +5,9 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -73,7 +73,8 @@ class LoginForm(AuthenticationForm):
             resend = reverse("accounts:resend_verification")
             raise ValidationError(
                 format_html(
-                    'Please confirm your e-mail address first: follow the link we sent you, or <a href="{}">send a new link</a>.',
+                    "Please confirm your e-mail address first: follow the link we sent you, "
+                    'or <a href="{}">send a new link</a>.',
                     resend,
                 ),
                 code="unverified",
@@ -92,7 +93,9 @@ class ProfileForm(forms.ModelForm):
         help_text="Missing? Ask the portal operators to add it with its ROR id.",
     )
     # Longer than the stored iD so that a pasted https://orcid.org/ address can be normalised.
-    orcid = forms.CharField(label="ORCID iD", max_length=64, required=False, help_text="For example 0000-0002-1825-0097.")
+    orcid = forms.CharField(
+        label="ORCID iD", max_length=64, required=False, help_text="For example 0000-0002-1825-0097."
+    )
 
     class Meta:
         model = User
@@ -114,7 +117,9 @@ class QueuedPasswordResetForm(PasswordResetForm):
     """Django's reset form, but the mail goes through the Celery queue after commit instead of
     holding the request open on SMTP."""
 
-    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None):
+    def send_mail(
+        self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
+    ):
         subject = "".join(render_to_string(subject_template_name, context).splitlines())
         body = render_to_string(email_template_name, context)
         html = render_to_string(html_email_template_name, context) if html_email_template_name else None

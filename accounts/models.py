@@ -20,9 +20,7 @@ class Institution(models.Model):
 
     name = models.CharField(max_length=255)
     country = CountryField()
-    ror_id = models.URLField(
-        "ROR id", max_length=64, unique=True, null=True, blank=True, validators=[validate_ror_id]
-    )
+    ror_id = models.CharField("ROR id", max_length=64, unique=True, null=True, blank=True, validators=[validate_ror_id])
     organisation_type = models.CharField(max_length=16, choices=OrganisationType.choices)
 
     class Meta:

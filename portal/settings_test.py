@@ -8,8 +8,8 @@ from urllib.parse import urlsplit, urlunsplit
 # DEBUG off regardless.
 os.environ.setdefault("DEBUG", "true")
 
-from portal.settings import *  # noqa: E402,F403
-from portal.settings import REDIS_URL  # noqa: E402
+from portal.settings import *  # noqa: F403
+from portal.settings import REDIS_URL
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -31,7 +31,7 @@ def pytest_runtest_makereport(item, call):
 def _clear_cache():
     # Rate-limit counters live in the cache; each test starts with none.
     cache.clear()
-    yield
+    return
 
 
 @pytest.fixture

@@ -16,7 +16,12 @@ def test_profile_saves_name_institution_country_and_a_normalised_orcid(client, a
     client.force_login(applicant)
     response = client.post(
         reverse("accounts:profile"),
-        {"name": "Aino A. Applicant", "institution": other.pk, "country": "SE", "orcid": "https://orcid.org/0000-0002-1825-0097"},
+        {
+            "name": "Aino A. Applicant",
+            "institution": other.pk,
+            "country": "SE",
+            "orcid": "https://orcid.org/0000-0002-1825-0097",
+        },
     )
     assert response.status_code == 302
     applicant.refresh_from_db()

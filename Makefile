@@ -1,0 +1,64 @@
+# The two-command door: `make run` and `make test`. Everything installs into .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt constraints.txt | cksum | cut -d' ' -f1)
+DEMO_PASSWORD ?= demo-portal-2026
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help install run migrate test lint format bench lock db-start db-stop worker beat clean
+
+help:
+	@echo "make run     install, migrate, load data and serve on http://$(HOST):$(PORT)"
+	@echo "make test    the whole test suite (PostgreSQL: DATABASE_URL or the embedded server)"
+	@echo "make lint    ruff format check and lint"
+	@echo "make worker  a Celery worker (needs REDIS_URL)   make beat  the Celery beat scheduler"
+	@echo "make db-stop stop the embedded PostgreSQL        make lock  refresh constraints.txt"
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Development runs with DEBUG on unless the caller says otherwise.
+run migrate db-start worker beat: export DEBUG ?= true
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+run: migrate
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+worker: install
+	$(BIN)/celery -A portal worker --loglevel=INFO
+
+beat: install
+	$(BIN)/celery -A portal beat --loglevel=INFO
+
+db-start: install
+	$(BIN)/python -m portal.embedded_db start
+
+db-stop: install
+	$(BIN)/python -m portal.embedded_db stop
+
+lock: install
+	{ sed -n '1,2p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+
+clean:
+	rm -rf $(VENV) staticfiles test-artifacts .pytest_cache .ruff_cache

@@ -1,0 +1,117 @@
+"""Who may use each URL: one table row per (URL, persona), and a guard that every URL pattern
+of the project is in the table, so no endpoint can be added without saying who may use it.
+
+The admin's own patterns are checked by test_admin_is_for_staff_only below, model by model."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.test import RequestFactory
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.conftest import PERSONAS
+
+SIGNED_IN = ("applicant", "other_applicant", "staff")
+
+
+def everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(PERSONAS, status)
+
+
+def signed_in_only(status: int, anonymous: int = 302) -> dict[str, int]:
+    return {"anonymous": anonymous, **dict.fromkeys(SIGNED_IN, status)}
+
+
+def visitors_only(status: int, signed_in: int = 302) -> dict[str, int]:
+    return {"anonymous": status, **dict.fromkeys(SIGNED_IN, signed_in)}
+
+
+BAD_TOKEN = {"uidb64": "MQ", "token": "bad-token"}
+
+# url name -> (method, kwargs, {persona: expected status})
+PERMISSIONS: dict[str, tuple[str, dict, dict[str, int]]] = {
+    "home": ("GET", {}, everyone(200)),
+    "healthz": ("GET", {}, everyone(200)),
+    "readyz": ("GET", {}, everyone(200)),
+    "admin_login": ("GET", {}, everyone(302)),
+    "accounts:register": ("GET", {}, visitors_only(200)),
+    "accounts:registered": ("GET", {}, everyone(200)),
+    "accounts:verify_email": ("GET", BAD_TOKEN, everyone(400)),
+    "accounts:resend_verification": ("GET", {}, everyone(200)),
+    "accounts:login": ("GET", {}, visitors_only(200)),
+    "accounts:logout": ("POST", {}, everyone(302)),
+    "accounts:profile": ("GET", {}, signed_in_only(200)),
+    "accounts:password_change": ("GET", {}, signed_in_only(200)),
+    "accounts:password_change_done": ("GET", {}, signed_in_only(200)),
+    "accounts:password_reset": ("GET", {}, everyone(200)),
+    "accounts:password_reset_done": ("GET", {}, everyone(200)),
+    "accounts:password_reset_confirm": ("GET", BAD_TOKEN, everyone(200)),
+    "accounts:password_reset_complete": ("GET", {}, everyone(200)),
+}
+
+
+def _names(resolver: URLResolver, prefix: str = "") -> set[str]:
+    names: set[str] = set()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            namespace = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
+            names |= _names(entry, namespace)
+        elif isinstance(entry, URLPattern):
+            if entry.name is None and not prefix.startswith("admin:"):
+                raise AssertionError(f"URL pattern {entry.pattern} has no name, so it cannot be in the table")
+            names.add(prefix + (entry.name or str(entry.pattern)))
+    return names
+
+
+def test_every_url_pattern_has_a_row_in_the_permission_table():
+    project = {name for name in _names(get_resolver()) if not name.startswith("admin:")}
+    missing = sorted(project - PERMISSIONS.keys())
+    stale = sorted(PERMISSIONS.keys() - project)
+    assert missing == [], f"add these URL names to PERMISSIONS: {missing}"
+    assert stale == [], f"these PERMISSIONS rows name no URL: {stale}"
+
+
+def test_every_row_covers_every_persona():
+    for name, (_, _, expected) in PERMISSIONS.items():
+        assert set(expected) == set(PERSONAS), f"{name} does not say what each persona gets"
+
+
+CASES = [
+    pytest.param(name, persona, id=f"{name}-{persona}")
+    for name, (_, _, expected) in PERMISSIONS.items()
+    for persona in expected
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "persona"), CASES)
+def test_url_answers_each_persona_as_the_table_says(client_for, name, persona):
+    method, kwargs, expected = PERMISSIONS[name]
+    client = client_for(persona)
+    url = reverse(name, kwargs=kwargs)
+    response = client.post(url) if method == "POST" else client.get(url)
+    assert response.status_code == expected[persona]
+
+
+ADMIN_EXPECTED = {"anonymous": 302, "applicant": 302, "other_applicant": 302, "staff": 200}
+ADMIN_CASES = [
+    pytest.param(model, view, persona, id=f"{model._meta.label}-{view}-{persona}")
+    for model in admin.site._registry
+    for view in ("changelist", "add")
+    for persona in ADMIN_EXPECTED
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("model", "view", "persona"), ADMIN_CASES)
+def test_admin_is_for_staff_only(request, client_for, model, view, persona):
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}")
+    response = client_for(persona).get(url)
+    expected = ADMIN_EXPECTED[persona]
+    if persona == "staff" and view == "add":
+        probe = RequestFactory().get(url)
+        probe.user = request.getfixturevalue("staff")
+        if not admin.site._registry[model].has_add_permission(probe):
+            expected = 403  # read-only models (audit log) refuse even staff
+    assert response.status_code == expected
