@@ -46,7 +46,8 @@ def test_env_list_and_choice(monkeypatch):
 
 
 def _manage(args: list[str], **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    dropped = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    clean = {k: v for k, v in os.environ.items() if k not in dropped}
     clean.update(env)
     clean["DJANGO_SETTINGS_MODULE"] = "portal.settings"
     return subprocess.run(
