@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -48,7 +48,7 @@ def _check_cache() -> dict:
     cache.set("readyz:probe", "1", timeout=10)
     if cache.get("readyz:probe") != "1":
         return {"ok": False, "error": "value written to the cache could not be read back"}
-    return {"ok": True, "backend": cache.__class__.__name__}
+    return {"ok": True, "backend": caches["default"].__class__.__name__}
 
 
 def _check_broker() -> dict:
