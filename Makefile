@@ -10,7 +10,7 @@ PORT ?= 8000
 .PHONY: help install run migrate test lint format bench lock db-start db-stop worker beat clean
 
 help:
-	@echo "make run     install, migrate, load data and serve on http://$(HOST):$(PORT)"
+	@echo "make run     install, migrate, load DUO/MONDO and demo data, serve on http://$(HOST):$(PORT)"
 	@echo "make test    the whole test suite (PostgreSQL: DATABASE_URL or the embedded server)"
 	@echo "make lint    ruff format check and lint"
 	@echo "make worker  a Celery worker (needs REDIS_URL)   make beat  the Celery beat scheduler"
@@ -31,6 +31,8 @@ migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
 run: migrate
+	$(BIN)/python manage.py load_ontologies
+	$(BIN)/python manage.py seed_demo --if-empty --password $(DEMO_PASSWORD)
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install

@@ -280,7 +280,7 @@ def _diseases(value: Any, errors: _Errors, path: str, known: KnownDiseases) -> t
     return tuple(dict.fromkeys(ids))
 
 
-def _param_value(param: Param, raw: Any, errors: _Errors, path: str) -> dict[str, Any]:  # noqa: C901
+def _param_value(param: Param, raw: Any, errors: _Errors, path: str) -> dict[str, Any]:
     if param is Param.COUNTRIES:
         codes = [c.upper() for c in _string_list(raw, errors, path)]
         bad = [c for c in codes if c not in COUNTRIES]

@@ -14,9 +14,13 @@ class NavItem:
 
 
 def navigation_for(user) -> list[NavItem]:
-    """Entries a visitor sees: public pages for all, the profile for members, admin for staff."""
-    items = [NavItem("Home", reverse("home"))]
+    """Entries a visitor sees: the catalogue for all, basket and profile once signed in, admin for staff."""
+    items = [
+        NavItem("Datasets", reverse("datasets:catalogue")),
+        NavItem("Committees", reverse("datasets:dac_list")),
+    ]
     if user is not None and user.is_authenticated:
+        items.append(NavItem("Request basket", reverse("requests:basket")))
         items.append(NavItem("My profile", reverse("accounts:profile")))
         if user.is_staff:
             items.append(NavItem("Administration", reverse("admin:index")))

@@ -10,7 +10,11 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("about/data/", views.about_data, name="about_data"),
     path("accounts/", include("accounts.urls")),
+    path("", include("datasets.urls")),
+    path("requests/", include("requests.urls")),
+    path("api/v1/", include("portal.api_urls")),
     path("admin/login/", views.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
 ]

@@ -9,9 +9,10 @@ import os
 
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from django.test import Client
 
-from tests.factories import InstitutionFactory, UserFactory
+from tests.factories import DacFactory, DatasetFactory, InstitutionFactory, UserFactory
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
 
@@ -32,6 +33,22 @@ def _clear_cache():
     # Rate-limit counters live in the cache; each test starts with none.
     cache.clear()
     return
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    # The DUO and MONDO catalogue is loaded once into the test database, as `make run` does.
+    with django_db_blocker.unblock():
+        call_command("load_ontologies", stdout=open(os.devnull, "w"))  # noqa: SIM115
+
+
+@pytest.fixture
+def ontologies(db):
+    """The catalogue is present (a transactional test's flush removes it; this reloads it)."""
+    from datasets.models import DiseaseTerm
+
+    if not DiseaseTerm.objects.exists():
+        call_command("load_ontologies", stdout=open(os.devnull, "w"))  # noqa: SIM115
 
 
 @pytest.fixture
@@ -59,7 +76,83 @@ def anonymous():
     return None
 
 
-PERSONAS = ("anonymous", "applicant", "other_applicant", "staff")
+@pytest.fixture
+def dac(ontologies):
+    return DacFactory(slug="cancer-dac", name="Cancer DAC")
+
+
+@pytest.fixture
+def other_dac(ontologies):
+    return DacFactory(slug="metabolic-dac", name="Metabolic DAC")
+
+
+def _member(dac, role: str, **fields):
+    from datasets import services
+
+    user = UserFactory(**fields)
+    services.dac_membership_set(dac=dac, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def dac_chair(dac):
+    return _member(dac, "chair", email="chair@example.org", name="Chiara Chair")
+
+
+@pytest.fixture
+def dac_member(dac):
+    return _member(dac, "member", email="member@example.org", name="Mika Member")
+
+
+@pytest.fixture
+def dac_secretary(dac):
+    return _member(dac, "secretary", email="secretary@example.org", name="Selma Secretary")
+
+
+@pytest.fixture
+def other_dac_member(other_dac):
+    return _member(other_dac, "member", email="other.member@example.org", name="Otto Other")
+
+
+@pytest.fixture
+def dataset(dac):
+    """A published DS dataset on breast cancer with NPU and IRB, governed by `dac`."""
+    return DatasetFactory(
+        dac=dac,
+        title="Nordic Breast Cancer Genomes",
+        data_use={
+            "permission": "DUO:0000007",
+            "diseases": ["MONDO:0007254"],
+            "modifiers": [{"term": "DUO:0000045"}, {"term": "DUO:0000021"}],
+        },
+    )
+
+
+@pytest.fixture
+def draft_dataset(dac):
+    return DatasetFactory(dac=dac, title="Unpublished Tumour Genomes", status="draft")
+
+
+@pytest.fixture
+def other_dataset(other_dac):
+    """A published DS dataset on type 2 diabetes, governed by `other_dac`."""
+    return DatasetFactory(
+        dac=other_dac,
+        title="Type 2 Diabetes Exomes",
+        data_use={"permission": "DUO:0000007", "diseases": ["MONDO:0005148"], "modifiers": []},
+    )
+
+
+PERSONAS = (
+    "anonymous",
+    "applicant",
+    "other_applicant",
+    "dac_member",
+    "dac_chair",
+    "dac_secretary",
+    "other_dac_member",
+    "staff",
+)
 
 
 @pytest.fixture

@@ -34,3 +34,49 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 PASSWORD = "correct horse battery staple"
+
+
+class DacFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "datasets.DataAccessCommittee"
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"dac-{n}")
+    name = factory.Sequence(lambda n: f"Committee {n}")
+    description = "Reviews applications for its cohorts."
+    contact_email = factory.LazyAttribute(lambda o: f"{o.slug}@example.org")
+
+
+class NodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "datasets.DataNode"
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"node-{n}")
+    name = factory.Sequence(lambda n: f"Data Node {n}")
+    country = "FI"
+    base_url = factory.LazyAttribute(lambda o: f"https://{o.slug}.example.org")
+    contact_email = factory.LazyAttribute(lambda o: f"ops@{o.slug}.example.org")
+
+
+GRU_PROFILE = {"permission": "DUO:0000042", "modifiers": []}
+
+
+class DatasetFactory:
+    """Datasets go through the service so that accession and profile version 1 are real."""
+
+    def __new__(cls, *, dac, title="A Dataset", data_use=None, status="published", nodes=(), **fields):
+        from datasets import duo, services
+        from datasets.catalogue import known_diseases
+
+        parsed = duo.parse_data_use(data_use or GRU_PROFILE, known_diseases=known_diseases)
+        return services.dataset_create(
+            dac=dac,
+            title=title,
+            description=fields.pop("description", f"{title}: genomes and phenotypes."),
+            data_use=parsed,
+            nodes=nodes,
+            status=status,
+            participants=fields.pop("participants", 1000),
+            **fields,
+        )

@@ -6,6 +6,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,3 +37,13 @@ def test_no_installed_package_requires_the_requests_library():
 def test_pip_check_is_clean():
     result = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_drf_does_not_mistake_our_app_for_the_library():
+    import rest_framework.compat
+    import rest_framework.test
+    from django.core.exceptions import ImproperlyConfigured
+
+    assert rest_framework.compat.requests is None
+    with pytest.raises(ImproperlyConfigured, match="requests must be installed"):
+        rest_framework.test.RequestsClient()

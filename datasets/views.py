@@ -1,0 +1,127 @@
+"""Pages of the catalogue: search, dataset, committee, data-use editor and history."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch, Q
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_safe
+
+from datasets import services
+from datasets.forms import CatalogueFilterForm, DataUseForm
+from datasets.models import DacMembership, DataAccessCommittee, DataUseProfile, DiseaseTerm
+from datasets.permissions import datasets_visible_to, may_manage_dataset
+from datasets.presenters import present_data_use, present_datasets, present_profiles
+from datasets.selectors import CatalogueFilters, catalogue_search, dataset_for
+
+PAGE_SIZE = 20
+
+
+@require_safe
+def catalogue(request: HttpRequest) -> HttpResponse:
+    form = CatalogueFilterForm(request.GET or None)
+    filters = CatalogueFilters(**form.cleaned_data) if form.is_valid() else CatalogueFilters()
+    results = catalogue_search(request.user, filters) if not form.errors else datasets_visible_to(request.user).none()
+    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "rows": present_datasets(page.object_list), "query": query.urlencode()}
+    return render(request, "datasets/catalogue.html", context, status=400 if form.errors else 200)
+
+
+def _dataset_or_404(request: HttpRequest, accession: str):
+    dataset = dataset_for(request.user, accession)
+    if dataset is None:
+        raise Http404("No such dataset")
+    return dataset
+
+
+@require_safe
+def dataset_detail(request: HttpRequest, accession: str) -> HttpResponse:
+    dataset = _dataset_or_404(request, accession)
+    row = present_datasets([dataset])[0]
+    context = {
+        "dataset": dataset,
+        "data_use": row.data_use,
+        "may_manage": may_manage_dataset(request.user, dataset),
+        "in_basket": dataset.accession in request.session.get("basket", []),
+    }
+    return render(request, "datasets/detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit_data_use(request: HttpRequest, accession: str) -> HttpResponse:
+    dataset = _dataset_or_404(request, accession)
+    if not may_manage_dataset(request.user, dataset):
+        raise PermissionDenied("Only the committee's chair or secretary may change the data use.")
+    current = present_profiles([dataset.current_profile])[0] if dataset.current_profile else None
+    initial = DataUseForm.initial_from(current.data_use) if current else {}
+    form = DataUseForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            profile = services.dataset_profile_change(
+                dataset=dataset,
+                data_use=form.cleaned_data["data_use"],
+                note=form.cleaned_data["change_note"],
+                actor=request.user,
+            )
+        except services.NoChange as unchanged:
+            form.add_error(None, str(unchanged))
+        else:
+            messages.success(request, f"Data use saved as version {profile.version}.")
+            return redirect("datasets:data_use_history", accession=dataset.accession)
+    preview = present_data_use(form.cleaned_data["data_use"], {}) if form.is_bound and form.is_valid() else None
+    context = {"dataset": dataset, "form": form, "current": current, "preview": preview}
+    return render(request, "datasets/edit_data_use.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_safe
+def data_use_history(request: HttpRequest, accession: str) -> HttpResponse:
+    dataset = _dataset_or_404(request, accession)
+    if not may_manage_dataset(request.user, dataset):
+        raise PermissionDenied("Only the committee's chair or secretary may see the history of the data use.")
+    versions = list(
+        DataUseProfile.objects.filter(dataset=dataset)
+        .select_related("permission", "created_by")
+        .prefetch_related("diseases")
+        .order_by("-version")
+    )
+    rows = list(zip(versions, present_profiles(versions), strict=True))
+    return render(request, "datasets/history.html", {"dataset": dataset, "rows": rows})
+
+
+@require_safe
+def disease_autocomplete(request: HttpRequest) -> JsonResponse:
+    """Up to 20 MONDO terms whose id or label matches `q`, shortest labels first."""
+    q = request.GET.get("q", "").strip()
+    if len(q) < 2:
+        return JsonResponse({"results": []})
+    condition = Q(label__icontains=q) | Q(id__iexact=q) | Q(id__iexact=f"MONDO:{q}")
+    terms = DiseaseTerm.objects.filter(condition).order_by("label").values_list("id", "label")[:200]
+    ranked = sorted(terms, key=lambda t: (not t[1].lower().startswith(q.lower()), len(t[1]), t[1]))[:20]
+    return JsonResponse({"results": [{"id": i, "label": label} for i, label in ranked]})
+
+
+@require_safe
+def dac_list(request: HttpRequest) -> HttpResponse:
+    dacs = DataAccessCommittee.objects.order_by("name")
+    visible = datasets_visible_to(request.user).order_by()
+    counts = dict(visible.values("dac").annotate(n=Count("pk")).values_list("dac", "n"))
+    return render(request, "datasets/dac_list.html", {"rows": [(dac, counts.get(dac.pk, 0)) for dac in dacs]})
+
+
+@require_safe
+def dac_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    members = Prefetch(
+        "memberships", queryset=DacMembership.objects.select_related("user").order_by("role", "user__name")
+    )
+    dac = get_object_or_404(DataAccessCommittee.objects.prefetch_related(members), slug=slug)
+    datasets = datasets_visible_to(request.user).filter(dac=dac).with_profile().order_by("accession")
+    context = {"dac": dac, "rows": present_datasets(datasets)}
+    return render(request, "datasets/dac_detail.html", context)

@@ -1,0 +1,96 @@
+// MONDO autocomplete for inputs marked data-mondo-autocomplete="single" or "multiple".
+// Progressive enhancement: without JavaScript the input still takes MONDO ids typed by hand.
+(function () {
+  "use strict";
+  var ENDPOINT = "/datasets/diseases/autocomplete/";
+
+  function lastToken(value) {
+    var parts = value.split(/[\s,;]+/);
+    return parts[parts.length - 1] || "";
+  }
+
+  function enhance(input) {
+    var multiple = input.dataset.mondoAutocomplete === "multiple";
+    var list = document.createElement("ul");
+    list.className = "autocomplete";
+    list.id = input.id + "_suggestions";
+    list.setAttribute("role", "listbox");
+    list.hidden = true;
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-controls", list.id);
+    input.setAttribute("aria-expanded", "false");
+    input.insertAdjacentElement("afterend", list);
+    var timer = null;
+    var active = -1;
+
+    function close() {
+      list.hidden = true;
+      list.innerHTML = "";
+      active = -1;
+      input.setAttribute("aria-expanded", "false");
+    }
+
+    function choose(id) {
+      if (multiple) {
+        var value = input.value;
+        var token = lastToken(value);
+        input.value = value.slice(0, value.length - token.length) + id + " ";
+      } else {
+        input.value = id;
+      }
+      close();
+      input.focus();
+    }
+
+    function highlight(index) {
+      var items = list.querySelectorAll("li");
+      items.forEach(function (li, i) { li.setAttribute("aria-selected", i === index ? "true" : "false"); });
+      active = index;
+    }
+
+    function show(results) {
+      list.innerHTML = "";
+      results.forEach(function (r) {
+        var li = document.createElement("li");
+        li.setAttribute("role", "option");
+        li.dataset.id = r.id;
+        li.textContent = r.label + " ";
+        var code = document.createElement("span");
+        code.className = "term-id";
+        code.textContent = r.id;
+        li.appendChild(code);
+        li.addEventListener("mousedown", function (event) { event.preventDefault(); choose(r.id); });
+        list.appendChild(li);
+      });
+      list.hidden = results.length === 0;
+      input.setAttribute("aria-expanded", results.length ? "true" : "false");
+      active = -1;
+    }
+
+    input.addEventListener("input", function () {
+      var q = multiple ? lastToken(input.value) : input.value.trim();
+      clearTimeout(timer);
+      if (q.length < 2 || /^MONDO:\d{7}$/i.test(q)) { close(); return; }
+      timer = setTimeout(function () {
+        fetch(ENDPOINT + "?q=" + encodeURIComponent(q), { headers: { Accept: "application/json" } })
+          .then(function (response) { return response.ok ? response.json() : { results: [] }; })
+          .then(function (data) { show(data.results || []); })
+          .catch(close);
+      }, 150);
+    });
+    input.addEventListener("keydown", function (event) {
+      var items = list.querySelectorAll("li");
+      if (list.hidden || !items.length) { return; }
+      if (event.key === "ArrowDown") { event.preventDefault(); highlight((active + 1) % items.length); }
+      else if (event.key === "ArrowUp") { event.preventDefault(); highlight((active - 1 + items.length) % items.length); }
+      else if (event.key === "Enter" && active >= 0) { event.preventDefault(); choose(items[active].dataset.id); }
+      else if (event.key === "Escape") { close(); }
+    });
+    input.addEventListener("blur", function () { setTimeout(close, 100); });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("input[data-mondo-autocomplete]").forEach(enhance);
+  });
+})();
