@@ -454,9 +454,10 @@ def _country_names(codes: Iterable[str]) -> str:
 
 
 def _diseases_phrase(ids: Iterable[str], labels: Mapping[str, str]) -> str:
-    ids = list(ids)
     names = [labels.get(i, i) for i in ids]
-    return f"{_join(names)} or {'its' if len(ids) == 1 else 'their'} subtypes"
+    if len(names) == 1:
+        return f"{names[0]} or its subtypes"
+    return f"{', '.join(names)}, or their subtypes"
 
 
 _PERMISSION_TEXT = {

@@ -188,6 +188,10 @@ class Dataset(models.Model):
     def __str__(self) -> str:
         return f"{self.accession} {self.title}"
 
+    @property
+    def data_type_labels(self) -> list[str]:
+        return [DataType(t).label for t in self.data_types if t in DataType.values]
+
 
 class DataUseProfile(models.Model):
     """One version of a dataset's data-use profile. Rows are never changed: an edit adds a new

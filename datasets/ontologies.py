@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import csv
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
 
 from datasets import duo
+from datasets.matcher import ancestor_closure
 from datasets.models import DataUseTerm, DiseaseTerm
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -122,30 +123,9 @@ def read_mondo(path: Path = MONDO_TSV) -> dict[str, tuple[str, list[str]]]:
         }
 
 
-def ancestor_closure(parents: Mapping[str, Iterable[str]]) -> dict[str, frozenset[str]]:
-    """Every term's transitive ancestors (not itself), computed depth-first with memoisation."""
-    closure: dict[str, frozenset[str]] = {}
-    for start in parents:
-        stack = [start]
-        while stack:
-            term = stack[-1]
-            pending = [p for p in parents.get(term, ()) if p not in closure]
-            if pending:
-                stack.extend(pending)
-                continue
-            stack.pop()
-            if term not in closure:
-                acc: set[str] = set()
-                for p in parents.get(term, ()):
-                    acc.add(p)
-                    acc |= closure[p]
-                closure[term] = frozenset(acc)
-    return closure
-
-
 def mondo_rows() -> list[DiseaseTerm]:
     terms = read_mondo()
-    closure = ancestor_closure({k: v[1] for k, v in terms.items()})
+    closure = ancestor_closure({k: tuple(v[1]) for k, v in terms.items()})
     return [
         DiseaseTerm(id=k, label=label, parents=sorted(parents), ancestors=sorted(closure[k]))
         for k, (label, parents) in sorted(terms.items())

@@ -147,7 +147,7 @@ def test_several_diseases_read_with_their_subtypes():
     profile = parse({"permission": duo.DS, "diseases": ["MONDO:0007254", "MONDO:0005148"]})
     labels = {"MONDO:0007254": "breast cancer", "MONDO:0005148": "type 2 diabetes mellitus"}
     assert duo.describe_data_use(profile, labels).startswith(
-        "Use is limited to research on breast cancer or type 2 diabetes mellitus or their subtypes"
+        "Use is limited to research on breast cancer, type 2 diabetes mellitus, or their subtypes"
     )
 
 

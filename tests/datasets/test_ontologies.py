@@ -3,8 +3,9 @@ import csv
 import pytest
 from django.core.management import call_command
 
+from datasets.matcher import ancestor_closure
 from datasets.models import DataUseTerm, DiseaseTerm
-from datasets.ontologies import DUO_CSV, ancestor_closure, load_duo, load_mondo
+from datasets.ontologies import DUO_CSV, load_duo, load_mondo
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +73,6 @@ def test_a_changed_label_is_put_right_by_the_next_load(ontologies):
 
 
 def test_closure_follows_every_parent():
-    closure = ancestor_closure({"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"], "e": ["d"]})
+    closure = ancestor_closure({"a": (), "b": ("a",), "c": ("a",), "d": ("b", "c"), "e": ("d",)})
     assert closure["e"] == {"a", "b", "c", "d"}
     assert closure["a"] == frozenset()

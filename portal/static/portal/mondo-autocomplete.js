@@ -4,9 +4,9 @@
   "use strict";
   var ENDPOINT = "/datasets/diseases/autocomplete/";
 
+  // In a list, the query is what follows the last MONDO id or separator: names have spaces.
   function lastToken(value) {
-    var parts = value.split(/[\s,;]+/);
-    return parts[parts.length - 1] || "";
+    return value.replace(/^[\s\S]*(MONDO:\d{7}|[,;\n])/i, "").replace(/^\s+/, "");
   }
 
   function enhance(input) {
@@ -23,6 +23,7 @@
     input.insertAdjacentElement("afterend", list);
     var timer = null;
     var active = -1;
+    var latest = 0; // answers to older queries that arrive late are dropped
 
     function close() {
       list.hidden = true;
@@ -73,9 +74,10 @@
       clearTimeout(timer);
       if (q.length < 2 || /^MONDO:\d{7}$/i.test(q)) { close(); return; }
       timer = setTimeout(function () {
+        var ticket = ++latest;
         fetch(ENDPOINT + "?q=" + encodeURIComponent(q), { headers: { Accept: "application/json" } })
           .then(function (response) { return response.ok ? response.json() : { results: [] }; })
-          .then(function (data) { show(data.results || []); })
+          .then(function (data) { if (ticket === latest) { show(data.results || []); } })
           .catch(close);
       }, 150);
     });
