@@ -13,6 +13,7 @@ help:
 	@echo "make run     install, migrate, load DUO/MONDO and demo data, serve on http://$(HOST):$(PORT)"
 	@echo "make test    the whole test suite (PostgreSQL: DATABASE_URL or the embedded server)"
 	@echo "make lint    ruff format check and lint"
+	@echo "make bench   benchmarks, printing figures"
 	@echo "make worker  a Celery worker (needs REDIS_URL)   make beat  the Celery beat scheduler"
 	@echo "make db-stop stop the embedded PostgreSQL        make lock  refresh constraints.txt"
 
@@ -37,6 +38,9 @@ run: migrate
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python -m tests.perf.bench_matcher
 
 lint: install
 	$(BIN)/ruff format --check .

@@ -11,10 +11,12 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from datasets import duo, services
-from datasets.catalogue import known_diseases
+from datasets.catalogue import data_use_labels, known_diseases, labels_for
+from datasets.matching import match_purpose
 from datasets.models import Dataset
 from datasets.permissions import may_manage_dataset
 from datasets.presenters import DatasetRow, present_datasets
@@ -80,6 +82,18 @@ DATASET_SCHEMA = inline_serializer(
         "nodes": serializers.ListField(child=serializers.DictField()),
         "data_use": DATA_USE_SCHEMA,
         "data_use_version": serializers.IntegerField(),
+    },
+)
+MATCH_SCHEMA = inline_serializer(
+    "MatchResult",
+    {
+        "decision": serializers.ChoiceField(choices=["approve", "review", "deny"]),
+        "algorithm_version": serializers.CharField(),
+        "reasons": serializers.ListField(child=serializers.DictField(), help_text='[{"term", "decision", "message"}]'),
+        "conditions": serializers.ListField(child=serializers.DictField(), help_text='[{"term", "code", "text", ...}]'),
+        "max_months": serializers.IntegerField(allow_null=True),
+        "data_use_text": serializers.CharField(),
+        "purpose_text": serializers.CharField(),
     },
 )
 ERROR_SCHEMA = inline_serializer(
@@ -168,3 +182,46 @@ class DatasetDataUseApi(APIView):
         except services.NoChange as unchanged:
             raise Conflict(str(unchanged), code="unchanged") from None
         return Response(dataset_json(present_datasets([dataset_for(request.user, accession)])[0], request))
+
+
+class DuoMatchApi(APIView):
+    """Does a research purpose fit a data-use profile? Anyone may ask; the answer is rate limited."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "duo_match"
+
+    @extend_schema(
+        operation_id="duo_match",
+        summary="Match a research purpose against a data-use profile",
+        request=inline_serializer("MatchRequest", {"data_use": DATA_USE_SCHEMA, "purpose": serializers.DictField()}),
+        responses={200: MATCH_SCHEMA, 400: ERROR_SCHEMA, 429: ERROR_SCHEMA},
+    )
+    def post(self, request: Request) -> Response:
+        body = request.data if isinstance(request.data, dict) else {}
+        errors: dict[str, str] = {}
+        data_use = _parsed(duo.parse_data_use, body.get("data_use"), "data_use", errors)
+        parsed_purpose = _parsed(duo.parse_purpose, body.get("purpose"), "purpose", errors)
+        if errors:
+            raise InvalidInput("The data use or the purpose is not valid.", extra={"fields": errors})
+        purpose, facts = parsed_purpose
+        result = match_purpose(data_use, purpose, facts)
+        labels = data_use_labels(data_use) | labels_for(diseases=purpose.diseases)
+        return Response(
+            {
+                **result.to_json(),
+                "data_use_text": duo.describe_data_use(data_use, labels),
+                "purpose_text": duo.describe_purpose(purpose, labels),
+            }
+        )
+
+
+def _parsed(parser, value, prefix: str, errors: dict[str, str]):
+    if value is None:
+        errors[prefix] = "is required"
+        return None
+    try:
+        return parser(value, known_diseases=known_diseases)
+    except duo.ProfileInvalid as invalid:
+        errors.update({f"{prefix}.{path}" if path != prefix else prefix: msg for path, msg in invalid.errors.items()})
+        return None

@@ -201,3 +201,81 @@ class DataUseForm(forms.Form):
             param = f"param_{short}"
             return param if match.group(2) not in (None, "term") and param in self.fields else f"mod_{short}"
         return path if path in self.fields else None
+
+
+PRIMARY_CHOICES = [
+    (duo.Primary.DISEASE.value, "Research on specific diseases"),
+    (duo.Primary.HMB.value, "Health, medical or biomedical research in general"),
+    (duo.Primary.POPULATION_ANCESTRY.value, "Population origins or ancestry"),
+    (duo.Primary.METHODS.value, "Methods development (software, algorithms)"),
+    (duo.Primary.FUNDAMENTAL_BIOLOGY.value, "Fundamental biology"),
+    (duo.Primary.CLINICAL_CARE.value, "Clinical care"),
+    (duo.Primary.OTHER.value, "Something else"),
+]
+FOR_PROFIT_CHOICES = [
+    ("", "Not stated"),
+    ("no", "Non-profit (university, hospital, public institute)"),
+    ("yes", "For-profit (company)"),
+]
+
+
+class PurposeForm(forms.Form):
+    """A research purpose in the structured form the matcher reads, validated by
+    duo.parse_purpose so that page and API refuse the same things."""
+
+    primary = forms.ChoiceField(label="What is the research about?", choices=PRIMARY_CHOICES, widget=forms.RadioSelect)
+    diseases = forms.CharField(
+        label="Diseases studied",
+        required=False,
+        help_text="MONDO ids separated by spaces; type a disease name to search.",
+        widget=forms.TextInput(attrs={"data-mondo-autocomplete": "multiple", "autocomplete": "off"}),
+    )
+    methods_development = forms.BooleanField(label="The work develops new methods or software", required=False)
+    genetic_study = forms.BooleanField(label="It is a genetic study (genotypes are analysed)", required=False)
+    population_ancestry = forms.BooleanField(label="It involves population origins or ancestry", required=False)
+    clinical_care = forms.BooleanField(label="Results are used in the clinical care of patients", required=False)
+    commercial = forms.BooleanField(label="The purpose is commercial", required=False)
+    country = forms.ChoiceField(label="Country where the data is processed", required=False)
+    project = forms.CharField(label="Project name", required=False, max_length=200)
+    institution = forms.CharField(
+        label="Institution (ROR id)", required=False, max_length=64, help_text="e.g. https://ror.org/040af2s02"
+    )
+    for_profit_organisation = forms.ChoiceField(label="Your organisation", choices=FOR_PROFIT_CHOICES, required=False)
+    free_text = forms.CharField(
+        label="Anything the structured answers do not cover",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Free text always goes to the committee for review.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["country"].choices = [("", "(not stated)"), *list(countries)]
+
+    def _as_json(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        for_profit = {"yes": True, "no": False}.get(data.get("for_profit_organisation") or "")
+        return {
+            "primary": data.get("primary"),
+            "diseases": [d.upper() for d in _split(data.get("diseases", ""))],
+            **{
+                k: bool(data.get(k))
+                for k in ("methods_development", "genetic_study", "population_ancestry", "clinical_care", "commercial")
+            },
+            "country": data.get("country") or "",
+            "project": data.get("project", ""),
+            "institution": data.get("institution", "").strip(),
+            "for_profit_organisation": for_profit,
+            "free_text": data.get("free_text", ""),
+        }
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if "primary" in self.errors:
+            return cleaned
+        try:
+            cleaned["purpose"], cleaned["facts"] = duo.parse_purpose(self._as_json(), known_diseases=known_diseases)
+        except duo.ProfileInvalid as invalid:
+            for path, message in invalid.errors.items():
+                self.add_error(path if path in self.fields else None, message[0].upper() + message[1:] + ".")
+        return cleaned

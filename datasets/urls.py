@@ -19,6 +19,7 @@ app_name = "datasets"
 
 urlpatterns = [
     path("datasets/", views.catalogue, name="catalogue"),
+    path("datasets/check/", views.check_purpose, name="check"),
     path("datasets/diseases/autocomplete/", views.disease_autocomplete, name="disease_autocomplete"),
     path("datasets/<accession:accession>/", views.dataset_detail, name="detail"),
     path("datasets/<accession:accession>/data-use/", views.edit_data_use, name="edit_data_use"),

@@ -11,8 +11,10 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
-from datasets import services
-from datasets.forms import CatalogueFilterForm, DataUseForm
+from datasets import duo, services
+from datasets.catalogue import labels_for
+from datasets.forms import CatalogueFilterForm, DataUseForm, PurposeForm
+from datasets.matching import facts_for, match_purpose
 from datasets.models import DacMembership, DataAccessCommittee, DataUseProfile, DiseaseTerm
 from datasets.permissions import datasets_visible_to, may_manage_dataset
 from datasets.presenters import present_data_use, present_datasets, present_profiles
@@ -94,6 +96,40 @@ def data_use_history(request: HttpRequest, accession: str) -> HttpResponse:
     )
     rows = list(zip(versions, present_profiles(versions), strict=True))
     return render(request, "datasets/history.html", {"dataset": dataset, "rows": rows})
+
+
+@require_safe
+def check_purpose(request: HttpRequest) -> HttpResponse:
+    """Anyone describes a research purpose and sees, per DUO term, whether it fits a dataset."""
+    datasets = list(datasets_visible_to(request.user).published().with_profile().order_by("accession"))
+    chosen = next((d for d in datasets if d.accession == request.GET.get("dataset", "").upper()), None)
+    bound = "primary" in request.GET
+    form = PurposeForm(request.GET if bound else None, initial=_facts_initial(request.user))
+    result = purpose_text = None
+    if bound and chosen is None:
+        form.add_error(None, "Choose a dataset to check against.")
+    if bound and chosen is not None and form.is_valid():
+        data_use = present_datasets([chosen])[0].data_use
+        purpose = form.cleaned_data["purpose"]
+        result = match_purpose(data_use.data_use, purpose, form.cleaned_data["facts"])
+        purpose_text = duo.describe_purpose(purpose, labels_for(diseases=purpose.diseases))
+    context = {
+        "form": form,
+        "datasets": datasets,
+        "chosen": chosen,
+        "result": result,
+        "purpose_text": purpose_text,
+        "data_use": present_datasets([chosen])[0].data_use if chosen else None,
+    }
+    return render(request, "datasets/check.html", context, status=400 if form.errors else 200)
+
+
+def _facts_initial(user) -> dict:
+    facts = facts_for(user)
+    initial = {"institution": facts.institution, "country": getattr(user, "country", "") or ""}
+    if facts.for_profit_organisation is not None:
+        initial["for_profit_organisation"] = "yes" if facts.for_profit_organisation else "no"
+    return initial
 
 
 @require_safe

@@ -17,6 +17,7 @@ def navigation_for(user) -> list[NavItem]:
     """Entries a visitor sees: the catalogue for all, basket and profile once signed in, admin for staff."""
     items = [
         NavItem("Datasets", reverse("datasets:catalogue")),
+        NavItem("Check a purpose", reverse("datasets:check")),
         NavItem("Committees", reverse("datasets:dac_list")),
     ]
     if user is not None and user.is_authenticated:

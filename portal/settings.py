@@ -8,6 +8,7 @@ ALLOWED_HOSTS and turns on HTTPS-only cookies, HSTS and the redirect to HTTPS.
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -187,6 +188,9 @@ ANONYMOUS_USER_NAME = None
 GUARDIAN_MONKEY_PATCH_USER = False
 
 # --- API -------------------------------------------------------------------------------------
+DUO_MATCH_RATE = env_str("DUO_MATCH_RATE") or "120/min"
+if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", DUO_MATCH_RATE):
+    raise ImproperlyConfigured(f"DUO_MATCH_RATE={DUO_MATCH_RATE!r} must look like 120/min.")
 REST_FRAMEWORK = {
     # Fail closed: a view that names no permission class refuses everyone.
     "DEFAULT_PERMISSION_CLASSES": ["portal.api.NoPermissionDeclared"],
@@ -195,6 +199,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "portal.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"duo_match": DUO_MATCH_RATE},
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
