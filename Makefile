@@ -2,12 +2,13 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt constraints.txt | cksum | cut -d' ' -f1)
+RUNTIME := $(VENV)/.runtime-$(shell cat requirements.txt constraints.txt | cksum | cut -d' ' -f1)
+DEV := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt constraints.txt | cksum | cut -d' ' -f1)
 DEMO_PASSWORD ?= demo-portal-2026
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run migrate test lint format bench lock db-start db-stop worker beat clean
+.PHONY: help install install-runtime run migrate test lint format bench lock db-start db-stop worker beat clean
 
 help:
 	@echo "make run     install, migrate, load DUO/MONDO and demo data, serve on http://$(HOST):$(PORT)"
@@ -17,18 +18,25 @@ help:
 	@echo "make worker  a Celery worker (needs REDIS_URL)   make beat  the Celery beat scheduler"
 	@echo "make db-stop stop the embedded PostgreSQL        make lock  refresh constraints.txt"
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+# Serving needs only the runtime packages; tests and lint add the development tools.
+$(RUNTIME): requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
-	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	rm -f $(VENV)/.runtime-*
+	touch $(RUNTIME)
 
-install: $(STAMP)
+$(DEV): $(RUNTIME) requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	rm -f $(VENV)/.dev-*
+	touch $(DEV)
+
+install: $(DEV)
+install-runtime: $(RUNTIME)
 
 # Development runs with DEBUG on unless the caller says otherwise.
 run migrate db-start worker beat: export DEBUG ?= true
 
-migrate: install
+migrate: install-runtime
 	$(BIN)/python manage.py migrate --noinput
 
 run: migrate
@@ -50,16 +58,16 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-worker: install
+worker: install-runtime
 	$(BIN)/celery -A portal worker --loglevel=INFO
 
-beat: install
+beat: install-runtime
 	$(BIN)/celery -A portal beat --loglevel=INFO
 
-db-start: install
+db-start: install-runtime
 	$(BIN)/python -m portal.embedded_db start
 
-db-stop: install
+db-stop: install-runtime
 	$(BIN)/python -m portal.embedded_db stop
 
 lock: install
