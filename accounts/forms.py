@@ -1,4 +1,4 @@
-"""Forms for registration, sign-in and the profile. Every error names its field."""
+"""Forms for registration, sign-in, the profile and API tokens. Every error names its field."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts.models import Institution, User
+from accounts.models import Institution, PersonalToken, User
+from accounts.services import TOKEN_MAX_DAYS
 from accounts.validators import normalise_orcid
 from portal.tasks import send_rendered_email
 
@@ -124,3 +125,29 @@ class QueuedPasswordResetForm(PasswordResetForm):
         body = render_to_string(email_template_name, context)
         html = render_to_string(html_email_template_name, context) if html_email_template_name else None
         transaction.on_commit(lambda: send_rendered_email.delay(subject, body, [to_email], html))
+
+
+class PersonalTokenForm(forms.Form):
+    name = forms.CharField(
+        label="Token name",
+        max_length=PersonalToken._meta.get_field("name").max_length,
+        help_text="What it is for, so that you can recognise it later, e.g. “laptop script”.",
+    )
+    days = forms.IntegerField(
+        label="Valid for (days)",
+        required=False,
+        min_value=1,
+        max_value=TOKEN_MAX_DAYS,
+        help_text="Leave empty for a token that works until you revoke it.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        # The profile form on the same page has a "name" field too: distinct ids keep labels right.
+        kwargs.setdefault("auto_id", "id_token_%s")
+        super().__init__(*args, **kwargs)
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise ValidationError("Give the token a name.", code="required")
+        return name

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django_countries.fields import CountryField
@@ -97,3 +101,66 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.name.split(" ")[0] if self.name else self.email
+
+
+# Personal API keys look like gapp_<40 url-safe characters>, so that scanners and people can tell
+# them from other secrets, and the 8 characters after the fixed text identify one in lists and logs.
+TOKEN_KEY_PREFIX = "gapp_"  # noqa: S105 - a public marker, not a secret
+TOKEN_RANDOM_BYTES = 30  # 40 url-safe characters, 240 bits
+TOKEN_SHOWN_CHARS = 8
+
+
+def personal_token_key_new() -> str:
+    return TOKEN_KEY_PREFIX + secrets.token_urlsafe(TOKEN_RANDOM_BYTES)
+
+
+def personal_token_hash(key: str) -> str:
+    # A plain SHA-256 suffices: the key is 240 random bits, so there is nothing to brute-force or
+    # look up, and a fast hash keeps each API request to one indexed lookup.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class PersonalTokenQuerySet(models.QuerySet):
+    def usable(self, now: datetime | None = None, **conditions) -> PersonalTokenQuerySet:
+        """Tokens not revoked and not expired at `now`, matching `conditions` in the same filter()."""
+        now = now or timezone.now()
+        return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now), revoked_at__isnull=True, **conditions)
+
+
+class PersonalToken(models.Model):
+    """A person's API key for scripts: `Authorization: Token <key>`. Only the hash is stored; the
+    key is shown once, when it is created."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What the token is for, e.g. “laptop script”.")
+    prefix = models.CharField(max_length=TOKEN_SHOWN_CHARS, editable=False)
+    key_hash = models.CharField("SHA-256 of the key", max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PersonalTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "personal API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.display_prefix})"
+
+    @property
+    def display_prefix(self) -> str:
+        return f"{TOKEN_KEY_PREFIX}{self.prefix}…"
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and (now or timezone.now()) >= self.expires_at
+
+    def is_usable(self, now: datetime | None = None) -> bool:
+        return self.revoked_at is None and not self.is_expired(now)
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.is_expired() else "active"

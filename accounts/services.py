@@ -1,12 +1,30 @@
-"""Writes about accounts: registration, e-mail verification, profile changes."""
+"""Writes about accounts: registration, e-mail verification, profile changes, personal API tokens."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Institution, User
+from accounts.models import (
+    TOKEN_KEY_PREFIX,
+    TOKEN_SHOWN_CHARS,
+    Institution,
+    PersonalToken,
+    User,
+    personal_token_hash,
+    personal_token_key_new,
+)
 from accounts.tasks import send_account_exists_email, send_verification_email
+from portal.exceptions import InvalidInput, NotAllowed
+
+TOKEN_NAME_MAX = PersonalToken._meta.get_field("name").max_length
+# Ten years: long enough for any real use, and far from where a datetime would overflow.
+TOKEN_MAX_DAYS = 3650
+# last_used_at is a hint for people, not an audit trail: one write a minute per token is plenty.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
 
 def user_register(*, email: str, name: str, password: str) -> User | None:
@@ -50,3 +68,53 @@ def profile_update(*, user: User, name: str, institution: Institution | None, co
         locked.name, locked.institution, locked.country, locked.orcid = name.strip(), institution, country, orcid
         locked.save(update_fields=["name", "institution", "country", "orcid"])
     return locked
+
+
+def _token_expiry(days: int | None, now: datetime) -> datetime | None:
+    if days is None:
+        return None
+    if not 1 <= days <= TOKEN_MAX_DAYS:
+        raise InvalidInput(f"A token lasts from 1 to {TOKEN_MAX_DAYS} days.", code="invalid_token_days")
+    return now + timedelta(days=days)
+
+
+def personal_token_create(*, user: User, name: str, days: int | None = None) -> tuple[PersonalToken, str]:
+    """Issue an API key for `user`, valid `days` days (None: until revoked); returns the row and the
+    key, which is stored only as a hash. Raises InvalidInput for a bad name or number of days."""
+    name = name.strip()
+    if not name or len(name) > TOKEN_NAME_MAX:
+        raise InvalidInput(f"Give the token a name of 1 to {TOKEN_NAME_MAX} characters.", code="invalid_token_name")
+    now = timezone.now()
+    expires_at = _token_expiry(days, now)
+    key = personal_token_key_new()
+    shown = key[len(TOKEN_KEY_PREFIX) :][:TOKEN_SHOWN_CHARS]
+    with transaction.atomic():
+        token = PersonalToken.objects.create(
+            user=user, name=name, prefix=shown, key_hash=personal_token_hash(key), created_at=now, expires_at=expires_at
+        )
+    return token, key
+
+
+def personal_token_revoke(*, token: PersonalToken, actor: User) -> PersonalToken:
+    """Revoke the token at once; revoking twice keeps the first time. Only its owner or staff may:
+    raises NotAllowed otherwise."""
+    if actor.pk != token.user_id and not actor.is_staff:
+        raise NotAllowed("Only the token's owner or the portal staff may revoke it.", code="not_token_owner")
+    with transaction.atomic():
+        locked = PersonalToken.objects.select_for_update().get(pk=token.pk)
+        if locked.revoked_at is None:
+            locked.revoked_at = timezone.now()
+            locked.save(update_fields=["revoked_at"])
+    return locked
+
+
+def personal_token_mark_used(*, token: PersonalToken) -> bool:
+    """Record that the token was used, at most once per TOKEN_USE_RESOLUTION; True if it wrote."""
+    now = timezone.now()
+    # One conditional UPDATE instead of a save per request: a busy script costs one write a minute,
+    # and of several concurrent requests only the first writes (the row lock serialises them).
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - TOKEN_USE_RESOLUTION)
+    updated = PersonalToken.objects.filter(stale, pk=token.pk).update(last_used_at=now)
+    if updated:
+        token.last_used_at = now
+    return bool(updated)

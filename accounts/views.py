@@ -1,4 +1,4 @@
-"""Pages for registration, e-mail verification, sign-in and the profile."""
+"""Pages for registration, e-mail verification, sign-in, the profile and its API tokens."""
 
 from __future__ import annotations
 
@@ -7,16 +7,25 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import services
-from accounts.forms import LoginForm, ProfileForm, QueuedPasswordResetForm, RegistrationForm, ResendVerificationForm
-from accounts.models import User
+from accounts.forms import (
+    LoginForm,
+    PersonalTokenForm,
+    ProfileForm,
+    QueuedPasswordResetForm,
+    RegistrationForm,
+    ResendVerificationForm,
+)
+from accounts.models import PersonalToken, User
 from accounts.tokens import email_verification_token
+from portal.exceptions import InvalidInput
 from portal.ratelimit import allow, client_ip
 
 TOO_MANY = "Too many attempts from your network. Please wait a while and try again."
@@ -168,4 +177,57 @@ def profile(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Your profile is saved.")
         return redirect("accounts:profile")
     status = 400 if form.errors else 200
-    return render(request, "accounts/profile.html", {"form": form, "profile_user": instance}, status=status)
+    return _profile_page(request, form=form, profile_user=instance, status=status)
+
+
+def _profile_page(
+    request: HttpRequest,
+    *,
+    form: ProfileForm | None = None,
+    profile_user: User | None = None,
+    token_form: PersonalTokenForm | None = None,
+    new_token: PersonalToken | None = None,
+    new_key: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    if profile_user is None:
+        profile_user = User.objects.select_related("institution").get(pk=request.user.pk)
+    context = {
+        "form": form if form is not None else ProfileForm(instance=profile_user),
+        "profile_user": profile_user,
+        "token_form": token_form if token_form is not None else PersonalTokenForm(),
+        "tokens": PersonalToken.objects.filter(user=request.user),
+        "new_token": new_token,
+        "new_key": new_key,
+    }
+    return render(request, "accounts/profile.html", context, status=status)
+
+
+@login_required
+@require_POST
+@never_cache
+def token_create(request: HttpRequest) -> HttpResponse:
+    form = PersonalTokenForm(request.POST)
+    if form.is_valid():
+        try:
+            token, key = services.personal_token_create(
+                user=request.user, name=form.cleaned_data["name"], days=form.cleaned_data["days"]
+            )
+        except InvalidInput as error:
+            form.add_error(None, error.message)
+        else:
+            # The page is rendered from the POST instead of redirecting: a redirect would have to
+            # park the key in the session store, in clear, until the next page view. never_cache
+            # keeps it out of the browser's and any proxy's cache.
+            return _profile_page(request, new_token=token, new_key=key)
+    return _profile_page(request, token_form=form, status=400)
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    # Fetched and authorised in one query: someone else's token answers 404, like a missing one.
+    token = get_object_or_404(PersonalToken.objects.filter(pk=pk, user=request.user))
+    services.personal_token_revoke(token=token, actor=request.user)
+    messages.success(request, f"The token “{token.name}” is revoked; scripts using it are refused from now on.")
+    return redirect("accounts:profile")

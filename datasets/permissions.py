@@ -25,7 +25,10 @@ def dacs_where(user, perm: str) -> QuerySet[DataAccessCommittee]:
     """The committees on which `user` holds `perm` (none for anonymous visitors)."""
     if user is None or not user.is_authenticated:
         return DataAccessCommittee.objects.none()
-    return get_objects_for_user(user, f"datasets.{perm}", klass=DataAccessCommittee, accept_global_perms=False)
+    # with_superuser=False: a portal operator is not thereby a member of every committee.
+    return get_objects_for_user(
+        user, f"datasets.{perm}", klass=DataAccessCommittee, accept_global_perms=False, with_superuser=False
+    )
 
 
 def may_manage_dataset(user, dataset: Dataset) -> bool:

@@ -22,6 +22,7 @@ def navigation_for(user) -> list[NavItem]:
     ]
     if user is not None and user.is_authenticated:
         items.append(NavItem("Request basket", reverse("requests:basket")))
+        items.append(NavItem("My applications", reverse("requests:list")))
         items.append(NavItem("My profile", reverse("accounts:profile")))
         if user.is_staff:
             items.append(NavItem("Administration", reverse("admin:index")))

@@ -144,7 +144,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE") or "portal"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # The outbox's safety net: delivers rows whose after-commit task was lost. A run that waited
+    # longer than its interval in the queue is dropped; the next one covers it.
+    "drain-outbox": {"task": "portal.tasks.drain_outbox", "schedule": 60.0, "options": {"expires": 55}},
+}
 
 # --- Authentication ---------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -194,7 +198,12 @@ if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", DUO_MATCH_R
 REST_FRAMEWORK = {
     # Fail closed: a view that names no permission class refuses everyone.
     "DEFAULT_PERMISSION_CLASSES": ["portal.api.NoPermissionDeclared"],
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # The token class comes first: DRF takes its WWW-Authenticate value, so a request without
+    # credentials gets 401 rather than 403; without a Token header the session is tried.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.PersonalTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "portal.exceptions.api_exception_handler",

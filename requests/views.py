@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Prefetch, Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from datasets.presenters import present_datasets
 from datasets.selectors import dataset_for
-from requests import basket
+from portal import audit
+from portal.exceptions import Conflict, InvalidInput
+from requests import basket, services, uploads
+from requests.forms import ApplicationForm, ApplicationPurposeForm, purpose_from_data, purpose_initial
+from requests.models import Application, Review
+from requests.permissions import applications_owned_by, applications_visible_to, documents_visible_to, is_participant
 
 
 def _back(request: HttpRequest, fallback: str) -> HttpResponse:
@@ -47,3 +53,297 @@ def basket_add(request: HttpRequest) -> HttpResponse:
 def basket_remove(request: HttpRequest) -> HttpResponse:
     basket.remove(request, request.POST.get("accession", ""))
     return _back(request, "requests:basket")
+
+
+# --- Applications ---------------------------------------------------------------------------------
+
+ACTION_LABELS = {
+    "application.created": "Draft started",
+    "application.collaborator_invited": "Collaborator invited",
+    "application.document_added": "Document uploaded",
+    "application.agreements_accepted": "Agreements accepted",
+    "application.submitted": "Submitted",
+    "application.withdrawn": "Withdrawn",
+    "application.returned": "Returned to the applicant",
+    "application.decided": "Decided",
+}
+
+
+def _own_or_404(request: HttpRequest, pk: int) -> Application:
+    app = applications_owned_by(request.user).filter(pk=pk).select_related("applicant__institution").first()
+    if app is None:
+        raise Http404("No such application")
+    return app
+
+
+def _visible_or_404(request: HttpRequest, pk: int) -> Application:
+    app = applications_visible_to(request.user).filter(pk=pk).select_related("applicant__institution").first()
+    if app is None:
+        raise Http404("No such application")
+    return app
+
+
+@login_required
+@require_safe
+def application_list(request: HttpRequest) -> HttpResponse:
+    mine = (
+        applications_visible_to(request.user)
+        .filter(
+            Q(applicant=request.user)
+            | Q(collaborators__user=request.user)
+            | Q(collaborators__email__iexact=request.user.email)
+        )
+        .distinct()
+        .select_related("applicant")
+        .prefetch_related(Prefetch("reviews", queryset=Review.objects.select_related("dac")), "requested__dataset")
+        .order_by("-updated_at")
+    )
+    return render(request, "requests/application_list.html", {"applications": mine})
+
+
+@login_required
+@require_POST
+def application_new(request: HttpRequest) -> HttpResponse:
+    """Start a draft from the basket's datasets."""
+    datasets = basket.datasets(request)
+    if not datasets:
+        messages.error(request, "Your basket is empty: add datasets from the catalogue first.")
+        return redirect("requests:basket")
+    app = services.application_create(applicant=request.user, datasets=datasets)
+    request.session[basket.SESSION_KEY] = []
+    messages.success(request, "Draft started. It is saved as you type.")
+    return redirect("requests:edit", pk=app.pk)
+
+
+def _changes_from(form: ApplicationForm, data) -> services.DraftChanges:
+    valid_emails, _ = form.collaborator_emails()
+    justifications = {k.removeprefix("justification_"): v for k, v in data.items() if k.startswith("justification_")}
+    return services.DraftChanges(
+        title=data.get("title", ""),
+        lay_summary=data.get("lay_summary", ""),
+        abstract=data.get("abstract", ""),
+        purpose=purpose_from_data(data),
+        requested_months=data.get("requested_months", "") or "",
+        collaborators=valid_emails,
+        justifications=justifications,
+    )
+
+
+def _initial(app: Application) -> dict:
+    return {
+        "title": app.title,
+        "lay_summary": app.lay_summary,
+        "abstract": app.abstract,
+        "requested_months": app.requested_months or "",
+        "collaborators": "\n".join(app.collaborators.values_list("email", flat=True)),
+    }
+
+
+def _save_document(request: HttpRequest, app: Application, form: ApplicationForm) -> bool:
+    upload = request.FILES.get("ethics_file")
+    if upload is None:
+        return True
+    expires = form.cleaned_data.get("ethics_expires_on") if form.is_valid() else None
+    try:
+        services.application_document_add(application=app, upload=upload, expires_on=expires, actor=request.user)
+    except InvalidInput as invalid:
+        fields = invalid.extra.get("fields", {})
+        form.add_error("ethics_expires_on" if "expires_on" in fields else "ethics_file", invalid.message)
+        return False
+    return True
+
+
+def _apply_submission_errors(errors: dict[str, str], form: ApplicationForm, purpose_form) -> dict[str, str]:
+    """Put each error next to its field; return those that belong to other parts of the page."""
+    rest = {}
+    for key, message in errors.items():
+        if key in form.fields:
+            form.add_error(key, message)
+        elif key == "ethics_document":
+            form.add_error("ethics_file", message)
+        elif key.startswith("purpose.") and key.removeprefix("purpose.") in purpose_form.fields:
+            purpose_form.add_error(key.removeprefix("purpose."), message)
+        else:
+            rest[key] = message
+    return rest
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    app = _own_or_404(request, pk)
+    if not app.editable:
+        messages.info(request, "The application has been submitted; it can no longer be edited.")
+        return redirect("requests:detail", pk=app.pk)
+    bound = request.method == "POST"
+    form = ApplicationForm(request.POST if bound else None, request.FILES if bound else None, initial=_initial(app))
+    purpose_form = ApplicationPurposeForm(
+        request.POST if bound else None, prefix="purpose", initial=purpose_initial(app.purpose)
+    )
+    other_errors: dict[str, str] = {}
+    if bound:
+        form.is_valid()
+        app = services.application_update(
+            application=app, changes=_changes_from(form, request.POST), actor=request.user
+        )
+        _, invalid_emails = form.collaborator_emails()
+        if invalid_emails:
+            form.add_error("collaborators", f"Not e-mail addresses: {', '.join(invalid_emails)}.")
+        document_ok = _save_document(request, app, form)
+        if "submit" in request.POST and document_ok and not invalid_emails:
+            try:
+                services.application_submit(application=app, actor=request.user)
+            except services.SubmissionInvalid as invalid:
+                other_errors = _apply_submission_errors(invalid.errors, form, purpose_form)
+            except Conflict as conflict:
+                messages.info(request, conflict.message)
+                return redirect("requests:detail", pk=app.pk)
+            else:
+                messages.success(request, "Application submitted. A receipt is on its way to your inbox.")
+                return redirect("requests:detail", pk=app.pk)
+        elif document_ok and not invalid_emails and not form.errors:
+            messages.success(request, "Draft saved.")
+            return redirect("requests:edit", pk=app.pk)
+    context = _edit_context(request, app, form, purpose_form, other_errors)
+    return render(
+        request,
+        "requests/edit.html",
+        context,
+        status=400 if (form.errors or purpose_form.errors or other_errors) else 200,
+    )
+
+
+def _edit_context(request, app, form, purpose_form, other_errors) -> dict:
+    items = list(app.requested.select_related("dataset__dac", "dataset__current_profile"))
+    matches = services.dataset_matches(app)
+    justification_values = {
+        **app.justifications,
+        **{k.removeprefix("justification_"): v for k, v in request.POST.items() if k.startswith("justification_")},
+    }
+    rows = [
+        {
+            "item": item,
+            "match": matches.get(item.dataset.accession),
+            "justification": justification_values.get(item.dataset.accession, ""),
+            "error": other_errors.get(f"justification_{item.dataset.accession}"),
+        }
+        for item in items
+    ]
+    return {
+        "app": app,
+        "form": form,
+        "purpose_form": purpose_form,
+        "rows": rows,
+        "needs_ethics": services.needs_ethics_approval(app),
+        "document": services.current_ethics_document(app),
+        "missing_agreements": services.missing_agreements(app),
+        "other_errors": {k: v for k, v in other_errors.items() if not k.startswith("justification_")},
+    }
+
+
+@login_required
+@require_POST
+def application_autosave(request: HttpRequest, pk: int) -> JsonResponse:
+    """Saves the draft as typed (called by the page every few seconds); never validates."""
+    app = applications_owned_by(request.user).filter(pk=pk).first()
+    if app is None:
+        return JsonResponse({"code": "not_found", "message": "No such application.", "extra": {}}, status=404)
+    form = ApplicationForm(request.POST)
+    try:
+        app = services.application_update(
+            application=app, changes=_changes_from(form, request.POST), actor=request.user
+        )
+    except Conflict as conflict:
+        return JsonResponse({"code": conflict.code, "message": conflict.message, "extra": conflict.extra}, status=409)
+    return JsonResponse({"saved_at": app.updated_at.isoformat()})
+
+
+@login_required
+@require_safe
+def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    app = _visible_or_404(request, pk)
+    is_applicant = app.applicant_id == request.user.pk
+    participant = is_participant(request.user, app)
+    items = list(app.requested.select_related("dataset__dac", "review"))
+    live = services.dataset_matches(app) if app.editable else {}
+    versions = list(app.versions.order_by("number"))
+    changes = services.version_changes(versions[-2].snapshot, versions[-1].snapshot) if len(versions) > 1 else []
+    missing = services.missing_agreements(app)
+    collaborators = list(app.collaborators.select_related("user"))
+    people = [(app.applicant.name, "applicant", app.applicant.email not in missing)]
+    people += [(c.user.name if c.user else c.email, "collaborator", c.email not in missing) for c in collaborators]
+    context = {
+        "app": app,
+        "is_applicant": is_applicant,
+        "participant": participant,
+        "rows": [
+            {
+                "item": i,
+                "match": i.match or live.get(i.dataset.accession),
+                "justification": app.justifications.get(i.dataset.accession, ""),
+            }
+            for i in items
+        ],
+        "people": people,
+        "reviews": app.reviews.select_related("dac").order_by("dac__name"),
+        "versions": versions,
+        "changes": changes,
+        "documents": app.documents.all() if participant or not is_applicant else [],
+        "missing_agreements": missing,
+        "timeline": [(e, ACTION_LABELS.get(e.action, e.action)) for e in audit.events_for(app).select_related("actor")],
+        "can_withdraw": is_applicant and app.status in services.withdrawable(),
+    }
+    return render(request, "requests/detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def application_agreements(request: HttpRequest, pk: int) -> HttpResponse:
+    app = _visible_or_404(request, pk)
+    if not is_participant(request.user, app):
+        raise Http404("No such application")
+    if request.method == "POST":
+        if request.POST.get("accept") != "yes":
+            messages.error(request, "Tick the box to accept the agreements.")
+        else:
+            try:
+                services.application_agreements_accept(application=app, user=request.user)
+            except Conflict as conflict:
+                messages.error(request, conflict.message)
+            else:
+                messages.success(request, "You have accepted the data access agreements.")
+                return redirect("requests:detail", pk=app.pk)
+    items = app.requested.select_related("dataset__dac")
+    accepted = set(app.acceptances.filter(user=request.user).values_list("dataset_id", "agreement_version"))
+    rows = [{"dataset": i.dataset, "accepted": (i.dataset_id, i.dataset.agreement_version) in accepted} for i in items]
+    return render(request, "requests/agreements.html", {"app": app, "rows": rows})
+
+
+@login_required
+@require_POST
+def application_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    app = _own_or_404(request, pk)
+    try:
+        services.application_withdraw(application=app, actor=request.user)
+    except Conflict as conflict:
+        messages.error(request, conflict.message)
+    else:
+        messages.success(request, "The application is withdrawn.")
+    return redirect("requests:detail", pk=app.pk)
+
+
+@login_required
+@require_safe
+def document_download(request: HttpRequest, pk: int, document_pk: int) -> FileResponse:
+    """Serves an uploaded document to those who may read its application; 404 to anyone else."""
+    document = documents_visible_to(request.user).filter(application_id=pk, pk=document_pk).first()
+    if document is None:
+        raise Http404("No such document")
+    path = uploads.path_of(document.storage_name)
+    if not path.exists():
+        raise Http404("The file is missing")
+    response = FileResponse(
+        path.open("rb"), content_type="application/pdf", as_attachment=True, filename=document.original_name
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

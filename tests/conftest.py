@@ -29,6 +29,13 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(autouse=True)
+def _private_media(settings, tmp_path):
+    # Uploaded documents of a test go to its own temporary folder, never into .data/.
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    return settings.PRIVATE_MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     # Rate-limit counters live in the cache; each test starts with none.
     cache.clear()
@@ -59,6 +66,15 @@ def institution(db):
 @pytest.fixture
 def applicant(db, institution):
     return UserFactory(email="applicant@example.org", name="Aino Applicant", institution=institution)
+
+
+@pytest.fixture
+def applicant_token(applicant):
+    """A usable personal API token of `applicant` (the row; its key is not kept)."""
+    from accounts import services
+
+    token, _key = services.personal_token_create(user=applicant, name="laptop script")
+    return token
 
 
 @pytest.fixture
@@ -141,6 +157,37 @@ def other_dataset(other_dac):
         title="Type 2 Diabetes Exomes",
         data_use={"permission": "DUO:0000007", "diseases": ["MONDO:0005148"], "modifiers": []},
     )
+
+
+@pytest.fixture
+def applicant_draft(applicant, dataset):
+    """The applicant's complete draft for `dataset` (approved by the matcher), with its ethics
+    approval, ready to submit."""
+    import datetime as dt
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from requests import services
+    from tests.factories import complete_application, minimal_pdf
+
+    app = complete_application(applicant, [dataset])
+    upload = SimpleUploadedFile("ethics.pdf", minimal_pdf(), content_type="application/pdf")
+    expires = timezone.localdate() + dt.timedelta(days=365)
+    services.application_document_add(application=app, upload=upload, expires_on=expires, actor=applicant)
+    return app
+
+
+@pytest.fixture
+def applicant_submission(applicant_draft, applicant):
+    from requests import services
+
+    return services.application_submit(application=applicant_draft, actor=applicant)
+
+
+@pytest.fixture
+def applicant_document(applicant_submission):
+    return applicant_submission.documents.get()
 
 
 PERSONAS = (

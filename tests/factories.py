@@ -80,3 +80,32 @@ class DatasetFactory:
             participants=fields.pop("participants", 1000),
             **fields,
         )
+
+
+def minimal_pdf(extra: bytes = b"") -> bytes:
+    """A tiny, well-formed PDF document."""
+    return (
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+        + extra
+        + b"trailer<</Root 1 0 R>>\n%%EOF\n"
+    )
+
+
+def complete_application(applicant, datasets, **overrides):
+    """A draft with every field filled in and the applicant's agreements accepted."""
+    from requests import services
+
+    app = services.application_create(applicant=applicant, datasets=datasets)
+    changes = services.DraftChanges(
+        title=overrides.pop("title", "Germline variants in breast cancer"),
+        lay_summary="We look for inherited changes that raise the risk of breast cancer.",
+        abstract="A case-control analysis of germline variants.",
+        purpose=overrides.pop(
+            "purpose", {"primary": "disease", "diseases": ["MONDO:0007254"], "genetic_study": True, "country": "FI"}
+        ),
+        requested_months=overrides.pop("requested_months", 12),
+        collaborators=overrides.pop("collaborators", []),
+    )
+    services.application_update(application=app, changes=changes, actor=applicant)
+    services.application_agreements_accept(application=app, user=applicant)
+    return app

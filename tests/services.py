@@ -60,7 +60,7 @@ def celery_worker(mail_dir: Path) -> Iterator[str]:
     log = mail_dir.parent / "worker.log"
     with log.open("w") as out:
         process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    saved = dict(app.conf)
+    saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url", "task_default_queue")}
     app.conf.update(task_always_eager=False, broker_url=env["CELERY_BROKER_URL"], task_default_queue=queue)
     try:
         yield queue

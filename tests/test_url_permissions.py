@@ -34,6 +34,13 @@ def only(allowed: dict[str, int], *, others: int, anonymous: int) -> dict[str, i
 BAD_TOKEN = {"uidb64": "MQ", "token": "bad-token"}
 DATASET = {"accession": "@dataset.accession"}
 MANAGERS = {"dac_chair": 200, "dac_secretary": 200, "staff": 200}
+DRAFT = {"pk": "@applicant_draft.pk"}
+SUBMISSION = {"pk": "@applicant_submission.pk"}
+DOCUMENT = {"pk": "@applicant_submission.pk", "document_pk": "@applicant_document.pk"}
+# The committee of `dataset` reviews the applicant's submission.
+REVIEWERS = {"dac_member": 200, "dac_chair": 200, "dac_secretary": 200}
+# Personal-token authentication answers 401 to a request without credentials.
+UNAUTHENTICATED = 401
 
 # url name -> (method, kwargs, {persona: expected status}[, body]). A value "@fixture.attr" is
 # read from that fixture when the test runs.
@@ -49,6 +56,14 @@ PERMISSIONS: dict[str, tuple] = {
     "accounts:login": ("GET", {}, visitors_only(200)),
     "accounts:logout": ("POST", {}, everyone(302)),
     "accounts:profile": ("GET", {}, signed_in_only(200)),
+    # A valid form: the page with the new key is rendered from the POST itself.
+    "accounts:token_create": ("POST", {}, signed_in_only(200), {"name": "laptop script"}),
+    # Only the owner reaches the token; for everyone else it does not exist.
+    "accounts:token_revoke": (
+        "POST",
+        {"pk": "@applicant_token.pk"},
+        only({"applicant": 302}, others=404, anonymous=302),
+    ),
     "accounts:password_change": ("GET", {}, signed_in_only(200)),
     "accounts:password_change_done": ("GET", {}, signed_in_only(200)),
     "accounts:password_reset": ("GET", {}, everyone(200)),
@@ -73,12 +88,38 @@ PERMISSIONS: dict[str, tuple] = {
     "api:dataset_data_use": (
         "PUT",
         DATASET,
-        only({"dac_chair": 400, "dac_secretary": 400, "staff": 400}, others=403, anonymous=403),
+        only({"dac_chair": 400, "dac_secretary": 400, "staff": 400}, others=403, anonymous=401),
         {},
     ),
     # An empty body is refused as invalid for everyone: the endpoint is public.
     "api:duo_match": ("POST_JSON", {}, everyone(400), {}),
     "api:schema": ("GET", {}, everyone(200)),
+    "requests:list": ("GET", {}, signed_in_only(200)),
+    # An empty basket sends everyone back to it.
+    "requests:new": ("POST", {}, signed_in_only(302)),
+    "requests:detail": ("GET", SUBMISSION, only(REVIEWERS | {"applicant": 200}, others=404, anonymous=302)),
+    "requests:edit": ("GET", DRAFT, only({"applicant": 200}, others=404, anonymous=302)),
+    "requests:autosave": ("POST", DRAFT, only({"applicant": 200}, others=404, anonymous=302), {"title": "x"}),
+    "requests:agreements": ("GET", DRAFT, only({"applicant": 200}, others=404, anonymous=302)),
+    "requests:withdraw": ("POST", DRAFT, only({"applicant": 302}, others=404, anonymous=302)),
+    "requests:document": ("GET", DOCUMENT, only(REVIEWERS | {"applicant": 200}, others=404, anonymous=302)),
+    "api:applications": ("GET", {}, signed_in_only(200, anonymous=UNAUTHENTICATED)),
+    "api:application": ("GET", SUBMISSION, only(REVIEWERS | {"applicant": 200}, others=404, anonymous=UNAUTHENTICATED)),
+    "api:application_documents": ("POST", DRAFT, only({"applicant": 400}, others=404, anonymous=UNAUTHENTICATED), {}),
+    "api:application_agreements": ("POST", DRAFT, only({"applicant": 200}, others=404, anonymous=UNAUTHENTICATED), {}),
+    # Reviewers can see the application but may not act as the applicant: 403, not 404.
+    "api:application_submit": (
+        "POST_JSON",
+        SUBMISSION,
+        only({"applicant": 409, **dict.fromkeys(REVIEWERS, 403)}, others=404, anonymous=UNAUTHENTICATED),
+        {},
+    ),
+    "api:application_withdraw": (
+        "POST",
+        SUBMISSION,
+        only({"applicant": 200, **dict.fromkeys(REVIEWERS, 403)}, others=404, anonymous=UNAUTHENTICATED),
+        {},
+    ),
     "api:docs": ("GET", {}, everyone(200)),
 }
 

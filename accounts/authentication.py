@@ -1,0 +1,51 @@
+"""`Authorization: Token <key>` for the people's API (API.md): a person's scripts act as that person."""
+
+from __future__ import annotations
+
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+
+from accounts import services
+from accounts.models import PersonalToken, User, personal_token_hash
+
+KEYWORD = "Token"
+# One message for every failure, so a caller cannot tell a revoked key from one that never existed.
+FAILED = "Invalid, expired or revoked token."
+
+
+class PersonalTokenAuthentication(BaseAuthentication):
+    """Authenticates a usable personal token of an active user. Without a `Token` header it
+    returns None, so the session (or another scheme) can still authenticate the request."""
+
+    def authenticate(self, request: Request) -> tuple[User, PersonalToken] | None:
+        key = _key_from_header(request)
+        if key is None:
+            return None
+        # Looked up by hash, never compared as text: the stored value is not the key, and an
+        # indexed equality on a SHA-256 tells an attacker nothing about the key they guessed.
+        token = (
+            PersonalToken.objects.usable(key_hash=personal_token_hash(key), user__is_active=True)
+            .select_related("user")
+            .first()
+        )
+        if token is None:
+            raise AuthenticationFailed(FAILED)
+        services.personal_token_mark_used(token=token)
+        return token.user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        # A WWW-Authenticate value makes DRF answer 401 rather than 403 to a missing login.
+        return KEYWORD
+
+
+def _key_from_header(request: Request) -> str | None:
+    parts = get_authorization_header(request).split()
+    if not parts or parts[0].lower() != KEYWORD.lower().encode():
+        return None
+    if len(parts) != 2:
+        raise AuthenticationFailed(FAILED)
+    try:
+        return parts[1].decode("ascii")
+    except UnicodeDecodeError:
+        raise AuthenticationFailed(FAILED) from None
