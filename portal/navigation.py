@@ -21,7 +21,7 @@ def navigation_for(user) -> list[NavItem]:
         NavItem("Committees", reverse("datasets:dac_list")),
     ]
     if user is not None and user.is_authenticated:
-        items.append(NavItem("Request basket", reverse("requests:basket")))
+        items.append(NavItem("Basket", reverse("requests:basket")))
         items.append(NavItem("My applications", reverse("requests:list")))
         items.append(NavItem("My profile", reverse("accounts:profile")))
         if user.is_staff:

@@ -18,7 +18,9 @@ class ApplicationPurposeForm(PurposeForm):
         super().__init__(*args, **kwargs)
         for name in ("institution", "for_profit_organisation"):
             del self.fields[name]
+        # Drafts save half-filled; submission checks completeness (and says "required" then).
         self.fields["primary"].required = False
+        self.fields["primary"].needed_to_submit = True
 
 
 def purpose_from_data(data, prefix: str = "purpose") -> dict[str, Any]:
@@ -82,6 +84,13 @@ class ApplicationForm(forms.Form):
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+
+    NEEDED_TO_SUBMIT = ("title", "lay_summary", "abstract", "requested_months")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.NEEDED_TO_SUBMIT:
+            self.fields[name].needed_to_submit = True
 
     def collaborator_emails(self) -> tuple[list[str], list[str]]:
         """(valid addresses, invalid entries) from the raw text."""
