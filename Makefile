@@ -49,6 +49,7 @@ test: install
 
 bench: install
 	$(BIN)/python -m tests.perf.bench_matcher
+	$(BIN)/python -m tests.perf.bench_node_api
 
 lint: install
 	$(BIN)/ruff format --check .

@@ -103,36 +103,45 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.name.split(" ")[0] if self.name else self.email
 
 
-# Personal API keys look like gapp_<40 url-safe characters>, so that scanners and people can tell
-# them from other secrets, and the 8 characters after the fixed text identify one in lists and logs.
+# API keys look like <fixed text><40 url-safe characters>: gapp_ for a person's token, gapn_ for a
+# data node's key, so that scanners and people can tell them from other secrets (and from each
+# other), and the 8 characters after the fixed text identify one in lists and logs.
 TOKEN_KEY_PREFIX = "gapp_"  # noqa: S105 - a public marker, not a secret
+NODE_KEY_PREFIX = "gapn_"
 TOKEN_RANDOM_BYTES = 30  # 40 url-safe characters, 240 bits
 TOKEN_SHOWN_CHARS = 8
 
 
-def personal_token_key_new() -> str:
-    return TOKEN_KEY_PREFIX + secrets.token_urlsafe(TOKEN_RANDOM_BYTES)
+def api_key_new(prefix: str) -> str:
+    return prefix + secrets.token_urlsafe(TOKEN_RANDOM_BYTES)
 
 
-def personal_token_hash(key: str) -> str:
+def api_key_hash(key: str) -> str:
     # A plain SHA-256 suffices: the key is 240 random bits, so there is nothing to brute-force or
     # look up, and a fast hash keeps each API request to one indexed lookup.
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-class PersonalTokenQuerySet(models.QuerySet):
-    def usable(self, now: datetime | None = None, **conditions) -> PersonalTokenQuerySet:
-        """Tokens not revoked and not expired at `now`, matching `conditions` in the same filter()."""
+def personal_token_key_new() -> str:
+    return api_key_new(TOKEN_KEY_PREFIX)
+
+
+personal_token_hash = api_key_hash
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def usable(self, now: datetime | None = None, **conditions) -> ApiKeyQuerySet:
+        """Keys not revoked and not expired at `now`, matching `conditions` in the same filter()."""
         now = now or timezone.now()
         return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now), revoked_at__isnull=True, **conditions)
 
 
-class PersonalToken(models.Model):
-    """A person's API key for scripts: `Authorization: Token <key>`. Only the hash is stored; the
-    key is shown once, when it is created."""
+class ApiKey(models.Model):
+    """What every API key stores: only the hash of the key (shown once, when it is created), the
+    shown prefix, and its life (created, last used, expiry, revocation)."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=100, help_text="What the token is for, e.g. “laptop script”.")
+    KEY_PREFIX = ""
+
     prefix = models.CharField(max_length=TOKEN_SHOWN_CHARS, editable=False)
     key_hash = models.CharField("SHA-256 of the key", max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -140,18 +149,17 @@ class PersonalToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
-    objects = PersonalTokenQuerySet.as_manager()
+    objects = ApiKeyQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-created_at", "-pk"]
-        verbose_name = "personal API token"
+        abstract = True
 
     def __str__(self) -> str:
         return f"{self.name} ({self.display_prefix})"
 
     @property
     def display_prefix(self) -> str:
-        return f"{TOKEN_KEY_PREFIX}{self.prefix}…"
+        return f"{self.KEY_PREFIX}{self.prefix}…"
 
     def is_expired(self, now: datetime | None = None) -> bool:
         return self.expires_at is not None and (now or timezone.now()) >= self.expires_at
@@ -164,3 +172,30 @@ class PersonalToken(models.Model):
         if self.revoked_at is not None:
             return "revoked"
         return "expired" if self.is_expired() else "active"
+
+
+class PersonalToken(ApiKey):
+    """A person's API key for scripts: `Authorization: Token <key>`."""
+
+    KEY_PREFIX = TOKEN_KEY_PREFIX
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What the token is for, e.g. “laptop script”.")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "personal API token"
+
+
+class NodeApiKey(ApiKey):
+    """A data node's key for the node API: `Authorization: Api-Key <key>`. It sees what its node
+    may see: the permits of the datasets the node hosts, or all of them for a broker node."""
+
+    KEY_PREFIX = NODE_KEY_PREFIX
+
+    node = models.ForeignKey("datasets.DataNode", on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, help_text="What the key is for, e.g. “beacon production”.")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "node API key"

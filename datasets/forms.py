@@ -279,3 +279,43 @@ class PurposeForm(forms.Form):
             for path, message in invalid.errors.items():
                 self.add_error(path if path in self.fields else None, message[0].upper() + message[1:] + ".")
         return cleaned
+
+
+class DacPolicyForm(forms.Form):
+    """A committee's review policy. The service checks the same rules; the form says them next
+    to the fields."""
+
+    quorum = forms.IntegerField(
+        label="Quorum (votes)",
+        min_value=1,
+        max_value=100,
+        help_text="Votes needed before the chair may decide. A member who declares a conflict of interest is out of "
+        "the quorum; when fewer members can vote, all of them are needed.",
+    )
+    default_permit_months = forms.IntegerField(
+        label="Default permit length (months)",
+        min_value=1,
+        max_value=120,
+        help_text="Proposed to the chair for each approval; never longer than the applicant asked for.",
+    )
+    max_permit_months = forms.IntegerField(
+        label="Longest permit (months)",
+        min_value=1,
+        max_value=120,
+        help_text="A dataset whose consent limits the time (DUO TS) may cap it further.",
+    )
+    auto_approve = forms.BooleanField(
+        label="Approve automatically when the consent clearly fits",
+        required=False,
+        help_text="Without a vote, for datasets that are GRU or HMB without modifiers, when the matcher approves a "
+        "purpose that has no free text. Everything else is still reviewed.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        default, longest = data.get("default_permit_months"), data.get("max_permit_months")
+        if default is not None and longest is not None and default > longest:
+            self.add_error(
+                "default_permit_months", f"The default cannot be longer than the longest permit ({longest} months)."
+            )
+        return data

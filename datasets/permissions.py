@@ -47,3 +47,8 @@ def datasets_visible_to(user) -> QuerySet[Dataset]:
     if user is not None and user.is_authenticated:
         visible |= Q(dac__in=dacs_where(user, MANAGE))
     return Dataset.objects.filter(visible)
+
+
+def may_manage_committee(user, dac: DataAccessCommittee) -> bool:
+    """The committee's chair or secretary (not staff: a committee's policy is its own)."""
+    return dacs_where(user, MANAGE).filter(pk=dac.pk).exists()

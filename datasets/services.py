@@ -1,4 +1,5 @@
-"""Writes to the catalogue: committee membership, datasets and their data-use profiles."""
+"""Writes to the catalogue: committee membership and review policy, datasets and their data-use
+profiles."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from datasets import duo
 from datasets.models import DacMembership, DataAccessCommittee, Dataset, DataUseProfile, DataUseTerm, DiseaseTerm
-from datasets.permissions import ALL_PERMISSIONS, ROLE_PERMISSIONS
+from datasets.permissions import ALL_PERMISSIONS, MANAGE, ROLE_PERMISSIONS, dacs_where
+from portal import audit
+from portal.exceptions import InvalidInput, NotAllowed
 
 
 def _sync_role_permissions(*, dac: DataAccessCommittee, user, role: str | None) -> None:
@@ -115,3 +118,57 @@ def dataset_profile_change(*, dataset: Dataset, data_use: duo.DataUse, note: str
         locked.save(update_fields=["current_profile", "updated_at"])
     dataset.current_profile = profile
     return profile
+
+
+POLICY_FIELDS = ("quorum", "default_permit_months", "max_permit_months", "auto_approve")
+MAX_QUORUM = 100
+MAX_PERMIT_MONTHS = 120
+
+
+def _policy_errors(*, quorum: int, default_permit_months: int, max_permit_months: int) -> dict[str, str]:
+    def whole(value: object, low: int, high: int) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+    errors = {}
+    if not whole(quorum, 1, MAX_QUORUM):
+        errors["quorum"] = f"The quorum is a whole number of votes from 1 to {MAX_QUORUM}."
+    for name, value in (("default_permit_months", default_permit_months), ("max_permit_months", max_permit_months)):
+        if not whole(value, 1, MAX_PERMIT_MONTHS):
+            errors[name] = f"A permit length is a whole number of months from 1 to {MAX_PERMIT_MONTHS}."
+    if not errors and default_permit_months > max_permit_months:
+        errors["default_permit_months"] = f"The default cannot be longer than the maximum ({max_permit_months} months)."
+    return errors
+
+
+def dac_policy_update(
+    *,
+    dac: DataAccessCommittee,
+    actor,
+    quorum: int,
+    default_permit_months: int,
+    max_permit_months: int,
+    auto_approve: bool,
+) -> DataAccessCommittee:
+    """Change a committee's review policy: the chair or the secretary (actor=None is the system).
+    Raises InvalidInput naming each bad field (quorum at least 1, default within the maximum) and
+    NotAllowed for anyone else. The change and its audit event commit together."""
+    errors = _policy_errors(
+        quorum=quorum, default_permit_months=default_permit_months, max_permit_months=max_permit_months
+    )
+    if errors:
+        raise InvalidInput("The policy is not valid.", extra={"fields": errors})
+    wanted = dict(
+        zip(POLICY_FIELDS, (quorum, default_permit_months, max_permit_months, bool(auto_approve)), strict=True)
+    )
+    with transaction.atomic():
+        locked = DataAccessCommittee.objects.select_for_update().get(pk=dac.pk)
+        if actor is not None and not dacs_where(actor, MANAGE).filter(pk=locked.pk).exists():
+            raise NotAllowed("Only the committee's chair or secretary changes its policy.")
+        before = {name: getattr(locked, name) for name in POLICY_FIELDS if getattr(locked, name) != wanted[name]}
+        if before:
+            for name in before:
+                setattr(locked, name, wanted[name])
+            locked.save(update_fields=list(before))
+            after = {name: wanted[name] for name in before}
+            audit.record(action="dac.policy_changed", target=locked, actor=actor, before=before, after=after)
+    return locked

@@ -26,4 +26,5 @@ urlpatterns = [
     path("datasets/<accession:accession>/data-use/history/", views.data_use_history, name="data_use_history"),
     path("committees/", views.dac_list, name="dac_list"),
     path("committees/<slug:slug>/", views.dac_detail, name="dac_detail"),
+    path("committees/<slug:slug>/policy/", views.dac_policy, name="dac_policy"),
 ]

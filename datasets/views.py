@@ -1,4 +1,4 @@
-"""Pages of the catalogue: search, dataset, committee, data-use editor and history."""
+"""Pages of the catalogue: search, dataset, committee and its policy, data-use editor and history."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from datasets import duo, services
 from datasets.catalogue import labels_for
-from datasets.forms import CatalogueFilterForm, DataUseForm, PurposeForm
+from datasets.forms import CatalogueFilterForm, DacPolicyForm, DataUseForm, PurposeForm
 from datasets.matching import facts_for, match_purpose
 from datasets.models import DacMembership, DataAccessCommittee, DataUseProfile, DiseaseTerm
-from datasets.permissions import datasets_visible_to, may_manage_dataset
+from datasets.permissions import datasets_visible_to, may_manage_committee, may_manage_dataset
 from datasets.presenters import present_data_use, present_datasets, present_profiles
 from datasets.selectors import CatalogueFilters, catalogue_search, dataset_for
+from portal.exceptions import InvalidInput, NotAllowed
 
 PAGE_SIZE = 20
 
@@ -159,5 +160,32 @@ def dac_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
     dac = get_object_or_404(DataAccessCommittee.objects.prefetch_related(members), slug=slug)
     datasets = datasets_visible_to(request.user).filter(dac=dac).with_profile().order_by("accession")
-    context = {"dac": dac, "rows": present_datasets(datasets)}
+    context = {
+        "dac": dac,
+        "rows": present_datasets(datasets),
+        "may_edit_policy": may_manage_committee(request.user, dac),
+    }
     return render(request, "datasets/dac_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dac_policy(request: HttpRequest, slug: str) -> HttpResponse:
+    """The committee's chair or secretary sets quorum, permit lengths and automatic approval."""
+    dac = get_object_or_404(DataAccessCommittee, slug=slug)
+    if not may_manage_committee(request.user, dac):
+        raise PermissionDenied("Only the committee's chair or secretary may change its policy.")
+    initial = {name: getattr(dac, name) for name in services.POLICY_FIELDS}
+    form = DacPolicyForm(request.POST if request.method == "POST" else None, initial=initial)
+    if form.is_bound and form.is_valid():
+        try:
+            services.dac_policy_update(dac=dac, actor=request.user, **form.cleaned_data)
+        except InvalidInput as invalid:
+            for name, message in invalid.extra.get("fields", {}).items():
+                form.add_error(name if name in form.fields else None, message)
+        except NotAllowed as refused:
+            raise PermissionDenied(refused.message) from refused
+        else:
+            messages.success(request, "The committee's policy is saved.")
+            return redirect("datasets:dac_detail", slug=dac.slug)
+    return render(request, "datasets/dac_policy.html", {"dac": dac, "form": form}, status=400 if form.errors else 200)

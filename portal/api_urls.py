@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from datasets import api as datasets_api
 from datasets.urls import AccessionConverter  # noqa: F401 - registers the accession converter
 from requests import api as requests_api
+from requests import node_api, permit_api, review_api
 
 app_name = "api"
 
@@ -25,6 +26,18 @@ urlpatterns = [
     ),
     path("applications/<int:pk>/submit", requests_api.ApplicationSubmitApi.as_view(), name="application_submit"),
     path("applications/<int:pk>/withdraw", requests_api.ApplicationWithdrawApi.as_view(), name="application_withdraw"),
+    path("reviews", review_api.ReviewListApi.as_view(), name="reviews"),
+    path("reviews/<int:pk>", review_api.ReviewDetailApi.as_view(), name="review"),
+    path("reviews/<int:pk>/votes", review_api.ReviewVoteApi.as_view(), name="review_votes"),
+    path("reviews/<int:pk>/return", review_api.ReviewReturnApi.as_view(), name="review_return"),
+    path("reviews/<int:pk>/decide", review_api.ReviewDecideApi.as_view(), name="review_decide"),
+    path("permissions/<str:user_id>", node_api.PermissionsApi.as_view(), name="permissions"),
+    path("permits/introspect", node_api.IntrospectApi.as_view(), name="permit_introspect"),
+    path("permits/check", node_api.CheckApi.as_view(), name="permit_check"),
+    path("permits/changes", node_api.ChangesApi.as_view(), name="permit_changes"),
+    path("permits/<int:pk>/revoke", permit_api.PermitRevokeApi.as_view(), name="permit_revoke"),
+    path("me/permits", permit_api.MyPermitsApi.as_view(), name="my_permits"),
+    path("me/passport", permit_api.MyPassportApi.as_view(), name="my_passport"),
     path("duo/match", datasets_api.DuoMatchApi.as_view(), name="duo_match"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),

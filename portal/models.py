@@ -57,3 +57,25 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk}"
+
+
+class SigningKey(models.Model):
+    """A key that signs GA4GH visas. The private half is stored encrypted (AES-GCM under
+    SIGNING_KEY_SECRET); the public half is served in the JWKS while visas it signed can live."""
+
+    class Algorithm(models.TextChoices):
+        ES256 = "ES256", "ECDSA P-256 with SHA-256"
+        RS256 = "RS256", "RSA 3072 with SHA-256"
+
+    kid = models.CharField(max_length=64, unique=True)
+    alg = models.CharField(max_length=8, choices=Algorithm.choices)
+    public_jwk = models.JSONField()
+    private_key_encrypted = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+    retired_at = models.DateTimeField(null=True, blank=True, help_text="When a newer key took over signing.")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.alg} key {self.kid}"

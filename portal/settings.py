@@ -148,6 +148,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     # The outbox's safety net: delivers rows whose after-commit task was lost. A run that waited
     # longer than its interval in the queue is dropped; the next one covers it.
     "drain-outbox": {"task": "portal.tasks.drain_outbox", "schedule": 60.0, "options": {"expires": 55}},
+    # Records `expired` events for the nodes' changes feed; access itself is read from the clock.
+    "record-permit-expiries": {
+        "task": "requests.tasks.record_permit_expiries",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
 }
 
 # --- Authentication ---------------------------------------------------------------------------
@@ -224,6 +230,18 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
 }
+
+# --- GA4GH visas ---
+# A visa lives at most this long (and never past its permit), so revocation reaches offline
+# verifiers within it; online verifiers (introspection) see it at once.
+VISA_LIFETIME_SECONDS = env_int("VISA_LIFETIME_SECONDS", 3600, minimum=60)
+VISA_CLOCK_SKEW_SECONDS = env_int("VISA_CLOCK_SKEW_SECONDS", 60, minimum=0)
+# Encrypts the signing keys' private halves at rest; falls back to a key derived from
+# SECRET_KEY. Set it in production so that a SECRET_KEY rotation keeps the signing keys.
+SIGNING_KEY_SECRET = env_str("SIGNING_KEY_SECRET") or ""
+# The changes feed serves an event only once it is this old, so that a transaction committing
+# a moment late cannot be skipped by a node's cursor.
+PERMIT_FEED_SETTLE_SECONDS = env_int("PERMIT_FEED_SETTLE_SECONDS", 2, minimum=0)
 
 # --- E-mail ------------------------------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST")

@@ -14,6 +14,8 @@ from portal.settings import REDIS_URL
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PORTAL_BASE_URL = "http://testserver"
+# The feed's settling wait is tested on its own (tests/requests/test_node_api.py).
+PERMIT_FEED_SETTLE_SECONDS = 0
 # Tasks run inline unless a test starts a real worker (tests/portal/test_celery_worker.py).
 CELERY_TASK_ALWAYS_EAGER = True
 STORAGES = {

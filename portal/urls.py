@@ -9,6 +9,7 @@ admin.site.site_title = "Portal admin"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path(".well-known/jwks.json", views.jwks, name="jwks"),
     path("readyz", views.readyz, name="readyz"),
     path("about/data/", views.about_data, name="about_data"),
     path("accounts/", include("accounts.urls")),

@@ -49,6 +49,20 @@ def admin_login(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+def jwks(request: HttpRequest) -> JsonResponse:
+    """The public keys that sign visas: the current one and those retiring (GA4GH JWKS)."""
+    from portal.signing import current_key
+    from portal.signing import jwks as key_set
+
+    current_key()  # a portal with no key yet gets one, so the set is never empty
+    response = JsonResponse(key_set())
+    # Short caching: verifiers refetch on an unknown kid, and a rotation must show up soon.
+    response["Cache-Control"] = "public, max-age=300"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_safe
 @never_cache
 def healthz(request: HttpRequest) -> HttpResponse:
     """Liveness: the process answers. Touches nothing else, so a database outage never gets

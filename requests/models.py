@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from datasets.models import DataAccessCommittee, Dataset
 
@@ -171,3 +172,170 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"Review of application {self.application_id} by {self.dac}"
+
+
+class VoteChoice(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+    ABSTAIN = "abstain", "Abstain"
+
+
+class Vote(models.Model):
+    """A committee member's vote on a review. A declared conflict of interest has no choice and
+    takes the member out of the vote and the quorum. Members may change their vote until the
+    decision."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="votes")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    choice = models.CharField(max_length=8, choices=VoteChoice.choices, blank=True)
+    comment = models.TextField(blank=True)
+    conflict_of_interest = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "member"], name="one_vote_per_member"),
+            models.CheckConstraint(
+                condition=Q(conflict_of_interest=True, choice="") | Q(conflict_of_interest=False) & ~Q(choice=""),
+                name="vote_has_choice_unless_conflicted",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} on review {self.review_id}: {self.choice or 'conflict of interest'}"
+
+
+class ReviewNote(models.Model):
+    """A line of the committee's discussion (the committee only) or a message to the applicant."""
+
+    class Kind(models.TextChoices):
+        DISCUSSION = "discussion", "Committee discussion"
+        TO_APPLICANT = "to_applicant", "Message to the applicant"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.author} on review {self.review_id}"
+
+
+class Outcome(models.TextChoices):
+    APPROVE = "approve", "Approved"
+    REJECT = "reject", "Rejected"
+
+
+class DatasetDecision(models.Model):
+    """The chair's decision for one dataset of a review (or the system's, under a DAC policy)."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="decisions")
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    months = models.PositiveSmallIntegerField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    conditions = models.JSONField(default=list, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    automatic_policy = models.CharField(max_length=200, blank=True, help_text="Set when a DAC policy decided.")
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["dataset__accession"]
+        constraints = [models.UniqueConstraint(fields=["review", "dataset"], name="one_decision_per_dataset")]
+
+    def __str__(self) -> str:
+        return f"{self.dataset.accession}: {self.get_outcome_display()}"
+
+
+class PermitStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    REVOKED = "revoked", "Revoked"
+    REPLACED = "replaced", "Replaced by a later permit"
+
+
+class PermitQuerySet(models.QuerySet):
+    def live(self, now=None) -> PermitQuerySet:
+        """Active and not yet expired: expiry is read from the clock at every read."""
+        from django.utils import timezone
+
+        now = now or timezone.now()
+        # A deactivated account keeps its permits on record but holds no live access.
+        return self.filter(status=PermitStatus.ACTIVE, starts_at__lte=now, expires_at__gt=now, grantee__is_active=True)
+
+
+class Permit(models.Model):
+    """Access to one dataset for one person, from an approval, until expires_at."""
+
+    grantee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="permits")
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="permits")
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="permits")
+    decision = models.ForeignKey(DatasetDecision, on_delete=models.PROTECT, related_name="permits")
+    starts_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    conditions = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=16, choices=PermitStatus.choices, default=PermitStatus.ACTIVE)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoked_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PermitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One active permit per person and dataset; a new approval replaces the old one.
+            models.UniqueConstraint(
+                fields=["grantee", "dataset"],
+                condition=Q(status="active"),
+                name="one_active_permit_per_grantee_dataset",
+            ),
+            models.CheckConstraint(condition=Q(expires_at__gt=models.F("starts_at")), name="permit_ends_after_start"),
+        ]
+        indexes = [models.Index(fields=["dataset", "status", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"Permit {self.pk}: {self.grantee} on {self.dataset.accession}"
+
+    def is_live(self, now=None) -> bool:
+        from django.utils import timezone
+
+        now = now or timezone.now()
+        return self.status == PermitStatus.ACTIVE and self.starts_at <= now < self.expires_at
+
+
+class PermitEvent(models.Model):
+    """The changes feed nodes poll (`/api/v1/permits/changes`) and webhooks carry: one row per
+    permit event, in id order, so the id is the cursor."""
+
+    class Kind(models.TextChoices):
+        ISSUED = "issued", "Issued"
+        EXTENDED = "extended", "Extended"
+        REVOKED = "revoked", "Revoked"
+        EXPIRED = "expired", "Expired"
+
+    id = models.BigAutoField(primary_key=True)
+    permit = models.ForeignKey(Permit, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            # A permit expires once; the job that records expiries may run again safely.
+            models.UniqueConstraint(fields=["permit"], condition=Q(kind="expired"), name="one_expiry_event_per_permit")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} permit {self.permit_id}"

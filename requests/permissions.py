@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from datasets.permissions import VIEW_WORK, dacs_where
-from requests.models import Application, ApplicationStatus, Document
+from requests.models import Application, ApplicationStatus, Document, Review
 
 # A committee sees an application once it has been submitted to it, and keeps seeing it.
 REVIEWABLE = [s for s in ApplicationStatus.values if s != ApplicationStatus.DRAFT]
@@ -44,3 +44,8 @@ def is_participant(user, application: Application) -> bool:
 def documents_visible_to(user) -> QuerySet[Document]:
     """Documents of the applications the user may read (applicant, collaborators, reviewing DACs)."""
     return Document.objects.filter(application__in=applications_visible_to(user))
+
+
+def may_on_review(user, review: Review, perm: str) -> bool:
+    """Whether the user holds a committee permission (VOTE, DECIDE, ...) on the review's committee."""
+    return dacs_where(user, perm).filter(pk=review.dac_id).exists()

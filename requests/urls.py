@@ -1,6 +1,6 @@
 from django.urls import path
 
-from requests import views
+from requests import permit_views, review_views, views
 
 app_name = "requests"
 
@@ -16,4 +16,13 @@ urlpatterns = [
     path("<int:pk>/agreements/", views.application_agreements, name="agreements"),
     path("<int:pk>/withdraw/", views.application_withdraw, name="withdraw"),
     path("<int:pk>/documents/<int:document_pk>/", views.document_download, name="document"),
+    path("permits/", permit_views.my_permits, name="permits"),
+    path("permits/passport/", permit_views.passport_download, name="passport"),
+    path("permits/<int:pk>/revoke/", permit_views.permit_revoke, name="permit_revoke"),
+    path("reviews/", review_views.inbox, name="inbox"),
+    path("reviews/<int:pk>/", review_views.review_detail, name="review"),
+    path("reviews/<int:pk>/vote/", review_views.review_vote, name="review_vote"),
+    path("reviews/<int:pk>/notes/", review_views.review_note, name="review_note"),
+    path("reviews/<int:pk>/return/", review_views.review_return, name="review_return"),
+    path("reviews/<int:pk>/decide/", review_views.review_decide, name="review_decide"),
 ]

@@ -10,13 +10,14 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from datasets.permissions import VIEW_WORK, dacs_where
 from datasets.presenters import present_datasets
 from datasets.selectors import dataset_for
 from portal import audit
 from portal.exceptions import Conflict, InvalidInput
 from requests import basket, services, uploads
 from requests.forms import ApplicationForm, ApplicationPurposeForm, purpose_from_data, purpose_initial
-from requests.models import Application, Review
+from requests.models import Application, DatasetDecision, Review, ReviewNote
 from requests.permissions import applications_owned_by, applications_visible_to, documents_visible_to, is_participant
 
 
@@ -66,7 +67,11 @@ ACTION_LABELS = {
     "application.withdrawn": "Withdrawn",
     "application.returned": "Returned to the applicant",
     "application.decided": "Decided",
+    "application.under_review": "Review started",
 }
+# The committee's first vote moves the application under review; naming the voter would tell
+# the applicant who voted.
+UNSIGNED_ACTIONS = {"application.under_review"}
 
 
 def _own_or_404(request: HttpRequest, pk: int) -> Application:
@@ -285,15 +290,33 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
             for i in items
         ],
         "people": people,
-        "reviews": app.reviews.select_related("dac").order_by("dac__name"),
+        "reviews": _reviews_for_the_applicant(app),
+        "permits": list(
+            app.permits.select_related("dataset", "grantee").order_by("dataset__accession", "grantee__name")
+        ),
         "versions": versions,
         "changes": changes,
         "documents": app.documents.all() if participant or not is_applicant else [],
         "missing_agreements": missing,
-        "timeline": [(e, ACTION_LABELS.get(e.action, e.action)) for e in audit.events_for(app).select_related("actor")],
+        "timeline": [
+            (e, ACTION_LABELS.get(e.action, e.action), None if e.action in UNSIGNED_ACTIONS else e.actor)
+            for e in audit.events_for(app).select_related("actor")
+        ],
         "can_withdraw": is_applicant and app.status in services.withdrawable(),
+        "my_committee_ids": set(dacs_where(request.user, VIEW_WORK).values_list("pk", flat=True)),
     }
     return render(request, "requests/detail.html", context)
+
+
+def _reviews_for_the_applicant(app: Application) -> list[Review]:
+    """Each committee's review with its decisions and its messages to the applicant; never its
+    votes or its discussion, which stay with the committee."""
+    messages_only = ReviewNote.objects.filter(kind=ReviewNote.Kind.TO_APPLICANT)
+    reviews = app.reviews.select_related("dac").prefetch_related(
+        Prefetch("decisions", queryset=DatasetDecision.objects.select_related("dataset")),
+        Prefetch("notes", queryset=messages_only, to_attr="messages_to_applicant"),
+    )
+    return list(reviews.order_by("dac__name"))
 
 
 @login_required

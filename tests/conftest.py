@@ -190,7 +190,64 @@ def applicant_document(applicant_submission):
     return applicant_submission.documents.get()
 
 
-PERSONAS = (
+@pytest.fixture
+def applicant_review(applicant_submission):
+    """The cancer committee's review of the applicant's submission."""
+    return applicant_submission.reviews.get()
+
+
+# --- Permits ------------------------------------------------------------------------------------
+
+
+def grant_permits(application, chair, voters, *, months: int = 12, conditions: list | None = None):
+    """The application's one review approved through the services: each voter approves, then the
+    chair approves every dataset for `months`; returns the permits it issued."""
+    from requests import services as review_services
+    from requests.models import Permit
+
+    review = application.reviews.get()
+    for voter in voters:
+        review_services.review_vote(review=review, member=voter, choice="approve")
+    decisions = [
+        review_services.DecisionInput(
+            dataset=item.dataset.accession, outcome="approve", months=months, conditions=conditions
+        )
+        for item in review.items.select_related("dataset")
+    ]
+    review_services.review_decide(review=review, actor=chair, decisions=decisions)
+    return list(Permit.objects.filter(decision__review=review).order_by("pk"))
+
+
+PERMIT_CONDITION = "Acknowledge the Nordic breast cancer cohort in every publication."
+
+
+@pytest.fixture
+def applicant_permit(applicant_submission, dac_chair, dac_member):
+    """The live 12-month permit `applicant` holds on `dataset` (of `dac`), with one condition of
+    the committee's, approved by the chair and the member (the quorum of two)."""
+    (permit,) = grant_permits(applicant_submission, dac_chair, [dac_chair, dac_member], conditions=[PERMIT_CONDITION])
+    return permit
+
+
+@pytest.fixture
+def node(dataset):
+    """The data node that hosts `dataset`."""
+    from tests.factories import NodeFactory
+
+    hosting = NodeFactory(slug="fi-node", name="Finnish node")
+    dataset.nodes.add(hosting)
+    return hosting
+
+
+@pytest.fixture
+def other_node(db):
+    """A data node that does not host `dataset`."""
+    from tests.factories import NodeFactory
+
+    return NodeFactory(slug="se-node", name="Swedish node")
+
+
+PEOPLE = (
     "anonymous",
     "applicant",
     "other_applicant",
@@ -200,13 +257,21 @@ PERSONAS = (
     "other_dac_member",
     "staff",
 )
+NODES = ("node", "other_node")
+PERSONAS = PEOPLE + NODES
 
 
 @pytest.fixture
 def client_for(request):
-    """client_for("applicant") -> a test client signed in as that persona (anonymous: none)."""
+    """client_for("applicant") -> a test client signed in as that persona (anonymous: none); a
+    node persona's client sends a fresh API key of that node."""
 
     def make(persona: str) -> Client:
+        if persona in NODES:
+            from accounts.services import node_key_create
+
+            _, key = node_key_create(node=request.getfixturevalue(persona), name="tests", days=None)
+            return Client(HTTP_AUTHORIZATION=f"Api-Key {key}")
         client = Client()
         user = request.getfixturevalue(persona)
         if user is not None:

@@ -10,9 +10,14 @@ from django.contrib import admin
 from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.conftest import PERSONAS
+from tests.conftest import NODES, PEOPLE, PERSONAS
 
-SIGNED_IN = tuple(p for p in PERSONAS if p != "anonymous")
+SIGNED_IN = tuple(p for p in PEOPLE if p != "anonymous")
+
+
+def _with_nodes(expected: dict[str, int], nodes: dict[str, int] | None = None) -> dict[str, int]:
+    # A node's key is no person's credential: outside the node API a node is anonymous.
+    return {**expected, **dict.fromkeys(NODES, expected["anonymous"]), **(nodes or {})}
 
 
 def everyone(status: int) -> dict[str, int]:
@@ -20,15 +25,20 @@ def everyone(status: int) -> dict[str, int]:
 
 
 def signed_in_only(status: int, anonymous: int = 302) -> dict[str, int]:
-    return {"anonymous": anonymous, **dict.fromkeys(SIGNED_IN, status)}
+    return _with_nodes({"anonymous": anonymous, **dict.fromkeys(SIGNED_IN, status)})
 
 
 def visitors_only(status: int, signed_in: int = 302) -> dict[str, int]:
-    return {"anonymous": status, **dict.fromkeys(SIGNED_IN, signed_in)}
+    return _with_nodes({"anonymous": status, **dict.fromkeys(SIGNED_IN, signed_in)})
 
 
 def only(allowed: dict[str, int], *, others: int, anonymous: int) -> dict[str, int]:
-    return {p: allowed.get(p, anonymous if p == "anonymous" else others) for p in PERSONAS}
+    people = {p: allowed.get(p, anonymous if p == "anonymous" else others) for p in PEOPLE}
+    return _with_nodes(people, {n: allowed[n] for n in NODES if n in allowed})
+
+
+def nodes_only(node: int, other_node: int) -> dict[str, int]:
+    return {**dict.fromkeys(PEOPLE, UNAUTHENTICATED), "node": node, "other_node": other_node}
 
 
 BAD_TOKEN = {"uidb64": "MQ", "token": "bad-token"}
@@ -37,6 +47,8 @@ MANAGERS = {"dac_chair": 200, "dac_secretary": 200, "staff": 200}
 DRAFT = {"pk": "@applicant_draft.pk"}
 SUBMISSION = {"pk": "@applicant_submission.pk"}
 DOCUMENT = {"pk": "@applicant_submission.pk", "document_pk": "@applicant_document.pk"}
+REVIEW = {"pk": "@applicant_review.pk"}
+PERMIT = {"pk": "@applicant_permit.pk"}
 # The committee of `dataset` reviews the applicant's submission.
 REVIEWERS = {"dac_member": 200, "dac_chair": 200, "dac_secretary": 200}
 # Personal-token authentication answers 401 to a request without credentials.
@@ -94,6 +106,86 @@ PERMISSIONS: dict[str, tuple] = {
     # An empty body is refused as invalid for everyone: the endpoint is public.
     "api:duo_match": ("POST_JSON", {}, everyone(400), {}),
     "api:schema": ("GET", {}, everyone(200)),
+    # Committee review (pages): a review one may not see is 404; seeing but lacking the role is 403.
+    "requests:inbox": ("GET", {}, only(REVIEWERS | {"other_dac_member": 200}, others=403, anonymous=302)),
+    "requests:review": ("GET", REVIEW, only(REVIEWERS, others=404, anonymous=302)),
+    "requests:review_vote": (
+        "POST",
+        REVIEW,
+        only({"dac_member": 400, "dac_chair": 400, "dac_secretary": 403}, others=404, anonymous=302),
+        {},
+    ),
+    "requests:review_note": (
+        "POST",
+        REVIEW,
+        only({"dac_member": 400, "dac_chair": 400, "dac_secretary": 400}, others=404, anonymous=302),
+        {},
+    ),
+    "requests:review_return": (
+        "POST",
+        REVIEW,
+        only({"dac_member": 403, "dac_chair": 400, "dac_secretary": 403}, others=404, anonymous=302),
+        {},
+    ),
+    # The chair is told the quorum is not met yet (a redirect with the message).
+    "requests:review_decide": (
+        "POST",
+        REVIEW,
+        only({"dac_member": 403, "dac_chair": 302, "dac_secretary": 403}, others=404, anonymous=302),
+        {},
+    ),
+    "datasets:dac_policy": (
+        "GET",
+        {"slug": "@dac.slug"},
+        only({"dac_chair": 200, "dac_secretary": 200}, others=403, anonymous=302),
+    ),
+    # Committee review (API).
+    "api:reviews": ("GET", {}, signed_in_only(200, anonymous=UNAUTHENTICATED)),
+    "api:review": ("GET", REVIEW, only(REVIEWERS, others=404, anonymous=UNAUTHENTICATED)),
+    "api:review_votes": (
+        "POST_JSON",
+        REVIEW,
+        only({"dac_member": 400, "dac_chair": 400, "dac_secretary": 403}, others=404, anonymous=UNAUTHENTICATED),
+        {},
+    ),
+    "api:review_return": (
+        "POST_JSON",
+        REVIEW,
+        only({"dac_member": 403, "dac_chair": 400, "dac_secretary": 403}, others=404, anonymous=UNAUTHENTICATED),
+        {},
+    ),
+    "api:review_decide": (
+        "POST_JSON",
+        REVIEW,
+        only({"dac_member": 400, "dac_chair": 400, "dac_secretary": 400}, others=404, anonymous=UNAUTHENTICATED),
+        {},
+    ),
+    # Permits: the grantee's own pages, and revocation by the chair of the permit's committee.
+    "requests:permits": ("GET", {}, signed_in_only(200)),
+    "requests:passport": ("GET", {}, signed_in_only(200)),
+    "requests:permit_revoke": (
+        "GET",
+        PERMIT,
+        only({"dac_chair": 200, "dac_member": 403, "dac_secretary": 403}, others=404, anonymous=302),
+    ),
+    "api:permit_revoke": (
+        "POST_JSON",
+        PERMIT,
+        only(
+            {"applicant": 403, "dac_chair": 400, "dac_member": 403, "dac_secretary": 403},
+            others=404,
+            anonymous=UNAUTHENTICATED,
+        ),
+        {},
+    ),
+    "api:my_permits": ("GET", {}, signed_in_only(200, anonymous=UNAUTHENTICATED)),
+    "api:my_passport": ("GET", {}, signed_in_only(200, anonymous=UNAUTHENTICATED)),
+    "jwks": ("GET", {}, everyone(200)),
+    # The node API: people's credentials are not node keys (401); the scope changes answers, not statuses.
+    "api:permissions": ("GET", {"user_id": "@applicant.sub"}, nodes_only(200, 200)),
+    "api:permit_introspect": ("POST_JSON", {}, nodes_only(400, 400), {}),
+    "api:permit_check": ("POST_JSON", {}, nodes_only(400, 400), {}),
+    "api:permit_changes": ("GET", {}, nodes_only(200, 200)),
     "requests:list": ("GET", {}, signed_in_only(200)),
     # An empty basket sends everyone back to it.
     "requests:new": ("POST", {}, signed_in_only(302)),

@@ -44,7 +44,7 @@ def test_register_verify_login_and_edit_profile(page, live_server):
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text("Greta Genome")).to_be_visible()
 
-    page.get_by_role("link", name="My profile").click()
+    page.get_by_role("link", name="Greta Genome").click()
     page.get_by_label("ORCID iD").fill("0000-0002-1825-0098")
     page.get_by_role("button", name="Save profile").click()
     expect(page.locator("#id_orcid_error")).to_contain_text("wrong check digit")

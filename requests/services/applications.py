@@ -63,7 +63,7 @@ def _locked(application: Application) -> Application:
     return Application.objects.select_for_update().get(pk=application.pk)
 
 
-def _move(app: Application, to: str, *, actor, action: str, data: dict | None = None) -> None:
+def move_application(app: Application, to: str, *, actor, action: str, data: dict | None = None) -> None:
     """Change status along the table, or raise Conflict naming the current status."""
     if to not in TRANSITIONS[app.status]:
         raise Conflict(
@@ -384,13 +384,14 @@ def _snapshot(app: Application, matches: dict[str, dict]) -> dict:
 
 
 def _open_reviews(app: Application) -> list[Review]:
-    """One review per committee governing a requested dataset; a returned review reopens."""
+    """One review per committee governing a requested dataset; a returned review reopens, a
+    decided one stays decided."""
     now = timezone.now()
     reviews = []
     items = list(app.requested.select_related("dataset"))
     for dac_id in sorted({i.dataset.dac_id for i in items}):
         review, created = Review.objects.get_or_create(application=app, dac_id=dac_id, defaults={"opened_at": now})
-        if not created and review.status != ReviewStatus.PENDING:
+        if not created and review.status in (ReviewStatus.RETURNED, ReviewStatus.WITHDRAWN):
             review.status, review.opened_at = ReviewStatus.PENDING, now
             review.save(update_fields=["status", "opened_at"])
         ApplicationDataset.objects.filter(application=app, dataset__dac_id=dac_id).update(review=review)
@@ -412,7 +413,9 @@ def application_submit(
             app.justifications = {
                 k: v.strip()[:5000] for k, v in justifications.items() if isinstance(v, str) and v.strip()
             }
-        _move(app, S.SUBMITTED, actor=actor, action="application.submitted", data={"version": app.version + 1})
+        move_application(
+            app, S.SUBMITTED, actor=actor, action="application.submitted", data={"version": app.version + 1}
+        )
         errors, matches = submission_errors(app, app.justifications)
         if errors:
             raise SubmissionInvalid(errors)
@@ -437,7 +440,34 @@ def application_submit(
                 "link": _link("requests:detail", pk=app.pk),
             },
         )
+        _tell_committees(app, [r for r in reviews if r.status == ReviewStatus.PENDING])
+        for review in reviews:
+            if review.status == ReviewStatus.PENDING and review.dac.auto_approve:
+                # Imported here: reviews.py builds on this module.
+                from requests.services.reviews import review_auto_decide
+
+                review_auto_decide(review=review)
     return app
+
+
+def _tell_committees(app: Application, reviews: list[Review]) -> None:
+    """E-mail each committee's members that a review waits for them."""
+    from datasets.models import DacMembership
+
+    for review in reviews:
+        emails = sorted(DacMembership.objects.filter(dac=review.dac).values_list("user__email", flat=True))
+        if emails:
+            outbox.enqueue_email(
+                template="requests/review_opened",
+                to=emails,
+                context={
+                    "dac": review.dac.name,
+                    "title": app.title,
+                    "applicant": app.applicant.name,
+                    "version": app.version,
+                    "link": _link("requests:review", pk=review.pk),
+                },
+            )
 
 
 def application_withdraw(*, application: Application, actor: User) -> Application:
@@ -446,7 +476,7 @@ def application_withdraw(*, application: Application, actor: User) -> Applicatio
         app = _locked(application)
         if app.applicant_id != actor.pk:
             raise NotAllowed("Only the applicant may withdraw the application.")
-        _move(app, S.WITHDRAWN, actor=actor, action="application.withdrawn")
+        move_application(app, S.WITHDRAWN, actor=actor, action="application.withdrawn")
         app.withdrawn_at = timezone.now()
         app.save(update_fields=["status", "withdrawn_at", "updated_at"])
         app.reviews.filter(status=ReviewStatus.PENDING).update(status=ReviewStatus.WITHDRAWN)

@@ -1,0 +1,128 @@
+"""Visa signing keys: generation, rotation, encryption at rest, and the JWKS.
+
+Private keys are generated here and never leave the server: they are stored encrypted with
+AES-256-GCM under a key from SIGNING_KEY_SECRET (or, when that is unset, derived from
+SECRET_KEY with HKDF), and decrypted only in memory to sign. A rotation adds a new current key;
+the old one stays in the JWKS until every visa it signed has expired, so no valid visa breaks."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import os
+import threading
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+from portal.models import SigningKey
+
+_cache_lock = threading.Lock()
+_private_cache: dict[str, object] = {}
+
+
+def _encryption_key() -> bytes:
+    secret = settings.SIGNING_KEY_SECRET
+    if secret:
+        return hashlib.sha256(secret.encode()).digest()
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"portal-signing-keys", info=b"aes-gcm")
+    return hkdf.derive(settings.SECRET_KEY.encode())
+
+
+def _encrypt(pem: bytes, kid: str) -> bytes:
+    nonce = os.urandom(12)
+    return nonce + AESGCM(_encryption_key()).encrypt(nonce, pem, kid.encode())
+
+
+def _decrypt(blob: bytes, kid: str) -> bytes:
+    blob = bytes(blob)
+    return AESGCM(_encryption_key()).decrypt(blob[:12], blob[12:], kid.encode())
+
+
+def _generate(alg: str):
+    if alg == SigningKey.Algorithm.ES256:
+        return ec.generate_private_key(ec.SECP256R1())
+    return rsa.generate_private_key(public_exponent=65537, key_size=3072)
+
+
+def _public_jwk(private, alg: str, kid: str) -> dict:
+    algorithm = ECAlgorithm(ECAlgorithm.SHA256) if alg == "ES256" else RSAAlgorithm(RSAAlgorithm.SHA256)
+    jwk = json.loads(algorithm.to_jwk(private.public_key()))
+    return {**jwk, "kid": kid, "alg": alg, "use": "sig"}
+
+
+def _kid(private) -> str:
+    der = private.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.urlsafe_b64encode(hashlib.sha256(der).digest()[:16]).rstrip(b"=").decode()
+
+
+def rotate_signing_key(*, alg: str = SigningKey.Algorithm.ES256, actor=None) -> SigningKey:
+    """Add a new current signing key; the previous one retires but stays published."""
+    from portal import audit
+
+    if alg not in SigningKey.Algorithm.values:
+        raise ValueError(f"unsupported algorithm {alg!r}")
+    private = _generate(alg)
+    kid = _kid(private)
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    with transaction.atomic():
+        now = timezone.now()
+        SigningKey.objects.select_for_update().filter(retired_at__isnull=True).update(retired_at=now)
+        key = SigningKey.objects.create(
+            kid=kid,
+            alg=alg,
+            public_jwk=_public_jwk(private, alg, kid),
+            private_key_encrypted=_encrypt(pem, kid),
+            created_at=now,
+        )
+        audit.record(action="signing_key.rotated", target=key, actor=actor, data={"kid": kid, "alg": alg})
+    return key
+
+
+@dataclass(frozen=True)
+class ActiveKey:
+    kid: str
+    alg: str
+    private_key: object
+
+
+def current_key() -> ActiveKey:
+    """The key that signs now; one is created (ES256) the first time a visa is needed."""
+    key = SigningKey.objects.filter(retired_at__isnull=True).order_by("-created_at").first()
+    if key is None:
+        key = rotate_signing_key()
+    with _cache_lock:
+        private = _private_cache.get(key.kid)
+        if private is None:
+            private = serialization.load_pem_private_key(_decrypt(key.private_key_encrypted, key.kid), None)
+            _private_cache[key.kid] = private
+    return ActiveKey(kid=key.kid, alg=key.alg, private_key=private)
+
+
+def published_keys(now: dt.datetime | None = None):
+    """Keys in the JWKS: the current one and those retired less than a visa lifetime (plus the
+    allowed clock skew) ago, since visas they signed may still be valid."""
+    now = now or timezone.now()
+    grace = dt.timedelta(seconds=settings.VISA_LIFETIME_SECONDS + settings.VISA_CLOCK_SKEW_SECONDS)
+    from django.db.models import Q
+
+    return SigningKey.objects.filter(Q(retired_at__isnull=True) | Q(retired_at__gt=now - grace)).order_by("-created_at")
+
+
+def jwks(now: dt.datetime | None = None) -> dict:
+    return {"keys": [key.public_jwk for key in published_keys(now)]}
+
+
+def verification_key(kid: str, now: dt.datetime | None = None) -> SigningKey | None:
+    return published_keys(now).filter(kid=kid).first()

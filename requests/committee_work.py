@@ -1,0 +1,250 @@
+"""Reads behind the committee's pages: the inbox with its filters and counts, and the dossier of
+one review. Built on requests.selectors (who sees which review, quorums of many reviews); every
+list read here takes a fixed number of queries whatever the number of reviews."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from datasets import duo
+from datasets.catalogue import known_diseases, labels_for
+from datasets.models import Dataset
+from datasets.permissions import VIEW_WORK, dacs_where
+from datasets.presenters import DataUseView, present_profiles
+from requests import services
+from requests.models import (
+    Application,
+    ApplicationDataset,
+    ApplicationStatus,
+    DatasetDecision,
+    Document,
+    Permit,
+    Review,
+    ReviewNote,
+    ReviewStatus,
+    Vote,
+)
+from requests.selectors import quorums, review_inbox, reviews_visible_to
+
+# `length_cap` is the service's own rule for the longest permit; the page shows the same cap
+# that the decision is validated against, so the two cannot drift apart.
+from requests.services.reviews import default_months, length_cap
+
+ALL = "all"
+
+# --- Inbox -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    status: str = ReviewStatus.PENDING
+    dac: str = ""
+    dataset: str = ""
+    waiting_days: int | None = None
+    matcher: str = ""
+    newest_first: bool = False
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    review: Review
+    datasets: list[tuple[str, str]]  # (accession, the matcher's decision at submission)
+    votes: int
+    needed: int
+    age_days: int
+    voted: bool
+
+
+def committee_choices(user) -> list[tuple[str, str]]:
+    """(slug, name) of the committees whose work the user sees."""
+    return list(dacs_where(user, VIEW_WORK).order_by("name").values_list("slug", "name"))
+
+
+def committee_datasets(user) -> list[tuple[str, str]]:
+    """(accession, title) of the datasets of the user's committees, for the dataset filter."""
+    datasets = Dataset.objects.filter(dac__in=dacs_where(user, VIEW_WORK)).order_by("accession")
+    return list(datasets.values_list("accession", "title"))
+
+
+def inbox_reviews(user, filters: InboxFilters, now: dt.datetime) -> QuerySet[Review]:
+    """The user's committees' reviews that pass the filters, with what a row shows prefetched."""
+    status = "" if filters.status == ALL else filters.status
+    reviews = review_inbox(user, status=status, dac=filters.dac)
+    # Exists() and a column of the review itself add no join, so filtering after the committee
+    # condition cannot widen it (CONVENTIONS 6).
+    conditions: list[Any] = []
+    requested = ApplicationDataset.objects.filter(review=OuterRef("pk"))
+    if filters.dataset:
+        conditions.append(Exists(requested.filter(dataset__accession=filters.dataset)))
+    if filters.matcher:
+        conditions.append(Exists(requested.filter(match__decision=filters.matcher)))
+    if filters.waiting_days is not None:
+        conditions.append(Q(opened_at__lte=now - dt.timedelta(days=filters.waiting_days)))
+    reviews = reviews.filter(*conditions)
+    return reviews.order_by("-opened_at", "-pk") if filters.newest_first else reviews.order_by("opened_at", "pk")
+
+
+def status_counts(user) -> dict[str, int]:
+    """How many of the user's committees' reviews are in each status, and in all: one query."""
+    counts = {status: Count("pk", filter=Q(status=status)) for status in ReviewStatus.values}
+    return reviews_visible_to(user).aggregate(**counts, **{ALL: Count("pk")})
+
+
+def inbox_rows(reviews, *, now: dt.datetime, user) -> list[InboxRow]:
+    """Rows of a page of the inbox; expects the prefetches of inbox_reviews."""
+    reviews = list(reviews)
+    quorum = quorums(reviews)
+    return [
+        InboxRow(
+            review=r,
+            datasets=[(i.dataset.accession, (i.match or {}).get("decision", "")) for i in r.items.all()],
+            votes=quorum[r.pk][0],
+            needed=quorum[r.pk][1],
+            age_days=(now - r.opened_at).days,
+            voted=any(v.member_id == user.pk for v in r.votes.all()),
+        )
+        for r in reviews
+    ]
+
+
+# --- One review ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatasetUnderReview:
+    item: ApplicationDataset
+    data_use: DataUseView | None
+    justification: str
+    decision: DatasetDecision | None
+    cap: int
+    default_months: int
+
+    @property
+    def accession(self) -> str:
+        return self.item.dataset.accession
+
+    @property
+    def proposed_conditions(self) -> list[dict[str, Any]]:
+        return list((self.item.match or {}).get("conditions", []))
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str
+    role: str
+    accepted: bool
+
+
+@dataclass(frozen=True)
+class Dossier:
+    """Everything the committee reads about one review."""
+
+    review: Review
+    submitted: dict[str, Any]
+    purpose_text: str
+    datasets: list[DatasetUnderReview]
+    elsewhere: list[ApplicationDataset]
+    documents: list[Document]
+    people: list[Person]
+    changes: list[tuple[str, Any, Any]]
+    other_applications: list[Application]
+    permits: list[Permit]
+    votes: list[Vote]
+    counted: int
+    needed: int
+    discussion: list[ReviewNote]
+    messages: list[ReviewNote]
+
+
+def review_dossier(review: Review) -> Dossier:
+    """The dossier of a review fetched by selectors.review_for."""
+    app = review.application
+    submitted, changes = _submitted_version(app)
+    votes = list(review.votes.all())
+    counted, needed = services.quorum_of(review)
+    notes = list(review.notes.all())
+    return Dossier(
+        review=review,
+        submitted=submitted,
+        purpose_text=purpose_in_words(submitted.get("purpose") or {}),
+        datasets=datasets_under_review(review, submitted.get("justifications") or {}),
+        elsewhere=list(app.requested.exclude(review=review).select_related("dataset__dac")),
+        documents=list(app.documents.all()),
+        people=_people(app),
+        changes=changes,
+        other_applications=_other_applications(app),
+        permits=list(Permit.objects.filter(grantee_id=app.applicant_id).select_related("dataset")),
+        votes=votes,
+        counted=counted,
+        needed=needed,
+        discussion=[n for n in notes if n.kind == ReviewNote.Kind.DISCUSSION],
+        messages=[n for n in notes if n.kind == ReviewNote.Kind.TO_APPLICANT],
+    )
+
+
+def _submitted_version(app: Application) -> tuple[dict[str, Any], list[tuple[str, Any, Any]]]:
+    # The committee reviews what was submitted: a returned application may be half-edited.
+    versions = list(app.versions.order_by("-number")[:2])
+    if not versions:
+        fields = ("title", "lay_summary", "abstract", "purpose", "requested_months", "justifications")
+        return {name: getattr(app, name) for name in fields}, []
+    changes = services.version_changes(versions[1].snapshot, versions[0].snapshot) if len(versions) > 1 else []
+    return versions[0].snapshot, changes
+
+
+def purpose_in_words(purpose: dict[str, Any]) -> str:
+    """The research purpose as a sentence, or "" when it cannot be read."""
+    try:
+        parsed, _ = duo.parse_purpose(purpose, known_diseases=known_diseases)
+    except duo.ProfileInvalid:
+        return ""
+    return duo.describe_purpose(parsed, labels_for(diseases=parsed.diseases))
+
+
+def datasets_under_review(review: Review, justifications: dict[str, str]) -> list[DatasetUnderReview]:
+    """The review's datasets with their data use in words, the matcher's stored answer, the
+    applicant's justification, any decision, and the permit length the chair may grant."""
+    items = list(
+        review.items.select_related("dataset__current_profile__permission").prefetch_related(
+            "dataset__current_profile__diseases"
+        )
+    )
+    with_profile = [i.dataset.current_profile for i in items if i.dataset.current_profile]
+    views = dict(zip((p.pk for p in with_profile), present_profiles(with_profile), strict=True))
+    decisions = {d.dataset_id: d for d in review.decisions.all()}
+    return [
+        DatasetUnderReview(
+            item=i,
+            data_use=views.get(i.dataset.current_profile_id),
+            justification=justifications.get(i.dataset.accession, ""),
+            decision=decisions.get(i.dataset_id),
+            cap=length_cap(review, i.dataset),
+            default_months=default_months(review, i.dataset),
+        )
+        for i in items
+    ]
+
+
+def _people(app: Application) -> list[Person]:
+    """The applicant and each collaborator, and whether they accepted every agreement."""
+    missing = services.missing_agreements(app)
+    people = [Person(app.applicant.name, app.applicant.email, "applicant", app.applicant.email not in missing)]
+    for c in app.collaborators.select_related("user"):
+        people.append(Person(c.user.name if c.user else "", c.email, "collaborator", c.email not in missing))
+    return people
+
+
+def _other_applications(app: Application) -> list[Application]:
+    """The applicant's other submitted applications, newest first, with their committees."""
+    others = (
+        Application.objects.filter(applicant_id=app.applicant_id)
+        .exclude(pk=app.pk)
+        .exclude(status=ApplicationStatus.DRAFT)
+        .prefetch_related("reviews__dac", "requested__dataset")
+    )
+    return list(others.order_by("-submitted_at"))

@@ -1,0 +1,315 @@
+"""Pages of committee review: the inbox, one review, and the actions on it.
+
+Views parse, call one service, and render or redirect with a message. A review the user may not
+see answers 404 (fetched and authorized in one query). An action by a committee member whose role
+does not allow it (a secretary voting, a member deciding) answers 403: the page never offers them
+the form, so such a request is not a mistake to explain. Invalid input is shown next to its field
+(400); a review whose state refuses the action (decided, quorum not met) gives an error message on
+the review page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST, require_safe
+
+from datasets.permissions import DECIDE, VOTE
+from portal.exceptions import Conflict, InvalidInput, NotAllowed
+from requests import services
+from requests.committee_work import (
+    DatasetUnderReview,
+    InboxFilters,
+    committee_choices,
+    committee_datasets,
+    datasets_under_review,
+    inbox_reviews,
+    inbox_rows,
+    review_dossier,
+    status_counts,
+)
+from requests.models import Review, ReviewNote, ReviewStatus
+from requests.permissions import may_on_review
+from requests.review_forms import STATUS_CHOICES, InboxFilterForm, NoteForm, ReturnForm, VoteForm, add_service_errors
+from requests.selectors import review_for, reviews_visible_to
+
+PAGE_SIZE = 50
+
+# --- Inbox -----------------------------------------------------------------------------------------
+
+
+@login_required
+@require_safe
+def inbox(request: HttpRequest) -> HttpResponse:
+    dacs = committee_choices(request.user)
+    if not dacs:
+        raise PermissionDenied("Committee work is for the members of a data access committee.")
+    form = InboxFilterForm(request.GET, dacs=dacs, datasets=committee_datasets(request.user))
+    filters = form.filters() if form.is_valid() else InboxFilters()
+    now = timezone.now()
+    page = Paginator(inbox_reviews(request.user, filters, now), PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "rows": inbox_rows(page.object_list, now=now, user=request.user),
+        "tabs": _status_tabs(request, filters.status, status_counts(request.user)),
+        "query": query.urlencode(),
+        "several_dacs": len(dacs) > 1,
+    }
+    return render(request, "requests/inbox.html", context, status=400 if form.errors else 200)
+
+
+@dataclass(frozen=True)
+class StatusTab:
+    value: str
+    label: str
+    count: int
+    query: str
+    current: bool
+
+
+def _status_tabs(request: HttpRequest, current: str, counts: dict[str, int]) -> list[StatusTab]:
+    """One link per status that keeps the other filters (and starts again at page 1)."""
+    tabs = []
+    for value, label in STATUS_CHOICES:
+        query = request.GET.copy()
+        query.pop("page", None)
+        query["status"] = value
+        tabs.append(StatusTab(value, label, counts.get(value, 0), query.urlencode(), value == current))
+    return tabs
+
+
+# --- One review ------------------------------------------------------------------------------------
+
+
+def _visible_review(request: HttpRequest, pk: int) -> Review:
+    review = reviews_visible_to(request.user, pk=pk).select_related("dac", "application__applicant").first()
+    if review is None:
+        raise Http404("No such review")
+    return review
+
+
+def _review_for_action(request: HttpRequest, pk: int, perm: str) -> Review:
+    review = _visible_review(request, pk)
+    if not may_on_review(request.user, review, perm):
+        raise PermissionDenied("Your role on this committee does not allow this action.")
+    return review
+
+
+@login_required
+@require_safe
+def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_review(request, _visible_review(request, pk))
+
+
+def _render_review(request: HttpRequest, review: Review, *, status: int = 200, **forms: Any) -> HttpResponse:
+    review = review_for(request.user, review.pk)
+    if review is None:  # a membership ended between the action and the page
+        raise Http404("No such review")
+    dossier = review_dossier(review)
+    can_vote = may_on_review(request.user, review, VOTE)
+    can_decide = may_on_review(request.user, review, DECIDE)
+    my_vote = next((v for v in dossier.votes if v.member_id == request.user.pk), None)
+    vote_initial = {"choice": my_vote.choice, "comment": my_vote.comment} if my_vote else {}
+    context = {
+        "review": review,
+        "app": review.application,
+        "dossier": dossier,
+        "open": review.status == ReviewStatus.PENDING,
+        "can_vote": can_vote,
+        "can_decide": can_decide,
+        "my_vote": my_vote,
+        "vote_form": forms.get("vote_form") or VoteForm(initial=vote_initial),
+        "discussion_form": forms.get("discussion_form") or NoteForm(kind=ReviewNote.Kind.DISCUSSION),
+        "message_form": forms.get("message_form") or NoteForm(kind=ReviewNote.Kind.TO_APPLICANT),
+        "return_form": forms.get("return_form") or ReturnForm(),
+        "decision_rows": forms.get("decision_rows") or _decision_rows(dossier.datasets),
+        "decision_error": forms.get("decision_error", ""),
+    }
+    return render(request, "requests/review.html", context, status=status)
+
+
+def _act(
+    request: HttpRequest, review: Review, form: Form, action: Callable[[dict[str, Any]], object], success: str
+) -> HttpResponse | None:
+    """Run a service on a valid form: a redirect to the review with a message, or None when the
+    page must be shown again with the errors now on the form."""
+    if not form.is_valid():
+        return None
+    try:
+        action(form.cleaned_data)
+    except InvalidInput as invalid:
+        add_service_errors(form, invalid, {"vote": "choice"})
+        return None
+    except Conflict as conflict:
+        messages.error(request, conflict.message)
+    except NotAllowed as refused:
+        raise PermissionDenied(refused.message) from refused
+    else:
+        messages.success(request, success)
+    return redirect("requests:review", pk=review.pk)
+
+
+@login_required
+@require_POST
+def review_vote(request: HttpRequest, pk: int) -> HttpResponse:
+    review = _review_for_action(request, pk, VOTE)
+    form = VoteForm(request.POST)
+    declaring = request.POST.get("conflict_of_interest", "").lower() in {"on", "true", "1"}
+    success = "Your conflict of interest is recorded: you are out of this vote." if declaring else "Your vote is saved."
+    response = _act(
+        request, review, form, lambda data: services.review_vote(review=review, member=request.user, **data), success
+    )
+    return response or _render_review(request, review, status=400, vote_form=form)
+
+
+@login_required
+@require_POST
+def review_note(request: HttpRequest, pk: int) -> HttpResponse:
+    review = _visible_review(request, pk)  # every committee role writes here: seeing the review is enough
+    kind = request.POST.get("kind", "")
+    form = NoteForm(request.POST, kind=kind)
+    sent = "Message sent to the applicant." if kind == ReviewNote.Kind.TO_APPLICANT else "Added to the discussion."
+    response = _act(
+        request,
+        review,
+        form,
+        lambda data: services.review_note_add(review=review, author=request.user, kind=data["kind"], text=data["text"]),
+        sent,
+    )
+    if response:
+        return response
+    slot = "message_form" if kind == ReviewNote.Kind.TO_APPLICANT else "discussion_form"
+    return _render_review(request, review, status=400, **{slot: form})
+
+
+@login_required
+@require_POST
+def review_return(request: HttpRequest, pk: int) -> HttpResponse:
+    review = _review_for_action(request, pk, DECIDE)
+    form = ReturnForm(request.POST)
+    response = _act(
+        request,
+        review,
+        form,
+        lambda data: services.review_return(review=review, actor=request.user, message=data["message"]),
+        "The application is returned to the applicant with your message.",
+    )
+    return response or _render_review(request, review, status=400, return_form=form)
+
+
+# --- Decisions -------------------------------------------------------------------------------------
+
+
+@dataclass
+class DecisionRow:
+    """One dataset's part of the decision form, as typed, with its errors."""
+
+    entry: DatasetUnderReview
+    outcome: str = ""
+    months: str = ""
+    reason: str = ""
+    conditions: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _decision_rows(
+    entries: list[DatasetUnderReview], data=None, errors: dict[str, dict[str, str]] | None = None
+) -> list[DecisionRow]:
+    """The form's rows: the proposal (default length, the matcher's conditions) or what was typed."""
+    rows = []
+    for e in entries:
+        proposed = "\n".join(c.get("text", "") for c in e.proposed_conditions)
+        if data is None:
+            rows.append(DecisionRow(e, months=str(e.default_months), conditions=proposed))
+            continue
+        a = e.accession
+        rows.append(
+            DecisionRow(
+                e,
+                outcome=data.get(f"outcome_{a}", ""),
+                months=data.get(f"months_{a}", ""),
+                reason=data.get(f"reason_{a}", ""),
+                conditions=data.get(f"conditions_{a}", proposed),
+                errors=(errors or {}).get(a, {}),
+            )
+        )
+    return rows
+
+
+def _whole_number(raw: str) -> int | None:
+    raw = raw.strip()
+    return int(raw) if re.fullmatch(r"\d{1,4}", raw) else None
+
+
+def _conditions(raw: str | None, proposed: list[dict[str, Any]]) -> list[Any] | None:
+    """One condition per line; a line left as the matcher wrote it keeps the matcher's code and
+    parameters, a new or edited line becomes the committee's own condition."""
+    if raw is None:
+        return None
+    by_text = {c.get("text", "").strip(): c for c in proposed}
+    lines = [line.strip() for line in raw.splitlines() if line.strip()]
+    return [by_text.get(line, line) for line in lines]
+
+
+def _decision_inputs(data, entries: list[DatasetUnderReview]) -> list[services.DecisionInput]:
+    return [
+        services.DecisionInput(
+            dataset=e.accession,
+            outcome=data.get(f"outcome_{e.accession}", ""),
+            months=_whole_number(data.get(f"months_{e.accession}", "")),
+            reason=data.get(f"reason_{e.accession}", ""),
+            conditions=_conditions(data.get(f"conditions_{e.accession}"), e.proposed_conditions),
+        )
+        for e in entries
+    ]
+
+
+_DECISION_PATH = re.compile(r"^decisions\[(\d+)\]\.(outcome|months|reason|conditions)")
+
+
+def _decision_errors(invalid: InvalidInput, inputs: list[services.DecisionInput]) -> tuple[dict, str]:
+    """The service's "decisions[i].field" errors by accession and field; the rest as one text."""
+    by_dataset: dict[str, dict[str, str]] = {}
+    rest = []
+    for path, message in (invalid.extra.get("fields") or {}).items():
+        found = _DECISION_PATH.match(path)
+        if found and int(found[1]) < len(inputs):
+            by_dataset.setdefault(inputs[int(found[1])].dataset, {}).setdefault(found[2], message)
+        else:
+            rest.append(message)
+    return by_dataset, " ".join([invalid.message, *rest])
+
+
+@login_required
+@require_POST
+def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    review = _review_for_action(request, pk, DECIDE)
+    entries = datasets_under_review(review, {})
+    inputs = _decision_inputs(request.POST, entries)
+    try:
+        services.review_decide(review=review, actor=request.user, decisions=inputs)
+    except InvalidInput as invalid:
+        errors, summary = _decision_errors(invalid, inputs)
+        rows = _decision_rows(entries, request.POST, errors)
+        return _render_review(request, review, status=400, decision_rows=rows, decision_error=summary)
+    except Conflict as conflict:
+        messages.error(request, conflict.message)
+    except NotAllowed as refused:
+        raise PermissionDenied(refused.message) from refused
+    else:
+        messages.success(request, "The decision is recorded and the applicant is told.")
+    return redirect("requests:review", pk=review.pk)

@@ -1,0 +1,376 @@
+"""Committee review: votes, discussion, messages, return, decisions per dataset, and the permits
+that approvals issue. Every write locks the review row first, so two chairs deciding at once
+give one decision and one set of permits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from datasets import duo
+from datasets.models import DacMembership, Dataset
+from datasets.permissions import DECIDE, VIEW_WORK, VOTE, dacs_where
+from portal import audit, outbox
+from portal.exceptions import Conflict, InvalidInput, NotAllowed
+from requests.models import (
+    AgreementAcceptance,
+    Application,
+    ApplicationStatus,
+    DatasetDecision,
+    Outcome,
+    Permit,
+    PermitEvent,
+    PermitStatus,
+    Review,
+    ReviewNote,
+    ReviewStatus,
+    Vote,
+)
+from requests.services.applications import move_application
+from requests.services.permits import record_event
+
+S = ApplicationStatus
+OPEN_FOR_DECISION = (S.SUBMITTED, S.UNDER_REVIEW)
+
+
+def _link(name: str, **kwargs) -> str:
+    return settings.PORTAL_BASE_URL + reverse(name, kwargs=kwargs)
+
+
+def _holds(user, review: Review, perm: str) -> bool:
+    return user is not None and dacs_where(user, perm).filter(pk=review.dac_id).exists()
+
+
+def _locked(review: Review) -> Review:
+    return Review.objects.select_for_update().select_related("dac", "application__applicant").get(pk=review.pk)
+
+
+def _require_open(review: Review) -> None:
+    if review.status == ReviewStatus.DECIDED:
+        raise Conflict("The review is decided; votes and decisions are closed.", code="review_closed")
+    if review.status != ReviewStatus.PENDING:
+        raise Conflict(
+            f"The review is {review.get_status_display().lower()}.",
+            code="review_closed",
+            extra={"status": review.status},
+        )
+
+
+def quorum_of(review: Review) -> tuple[int, int]:
+    """(votes that count, votes needed). Only current chairs and members count; a member with a
+    declared conflict counts in neither; when fewer can vote than the policy's quorum, all of
+    them are needed."""
+    voters = set(
+        DacMembership.objects.filter(dac_id=review.dac_id, role__in=["chair", "member"]).values_list(
+            "user_id", flat=True
+        )
+    )
+    votes = [v for v in review.votes.all() if v.member_id in voters]
+    conflicted = {v.member_id for v in votes if v.conflict_of_interest}
+    counted = sum(1 for v in votes if not v.conflict_of_interest)
+    needed = max(1, min(review.dac.quorum, len(voters - conflicted)))
+    return counted, needed
+
+
+def review_vote(
+    *, review: Review, member: User, choice: str = "", comment: str = "", conflict_of_interest: bool = False
+) -> Vote:
+    """A chair or member votes (or changes the vote) while the review is pending; declaring a
+    conflict of interest records no choice. Raises NotAllowed for anyone else (a secretary
+    manages but does not vote) and Conflict once decided."""
+    with transaction.atomic():
+        review = _locked(review)
+        if not _holds(member, review, VOTE):
+            raise NotAllowed("Only the committee's chair and members vote; a secretary does not.")
+        _require_open(review)
+        existing = review.votes.filter(member=member).first()
+        if existing is not None and existing.conflict_of_interest and not conflict_of_interest:
+            raise Conflict(
+                "You declared a conflict of interest on this review and cannot vote on it.", code="conflict_of_interest"
+            )
+        if not conflict_of_interest and choice not in ("approve", "reject", "abstain"):
+            raise InvalidInput("Choose approve, reject or abstain.", extra={"fields": {"vote": "required"}})
+        vote, _ = Vote.objects.update_or_create(
+            review=review,
+            member=member,
+            defaults={
+                "choice": "" if conflict_of_interest else choice,
+                "comment": comment.strip()[:5000],
+                "conflict_of_interest": conflict_of_interest,
+            },
+        )
+        app = Application.objects.select_for_update().get(pk=review.application_id)
+        if app.status == S.SUBMITTED:
+            move_application(app, S.UNDER_REVIEW, actor=member, action="application.under_review")
+            app.save(update_fields=["status", "updated_at"])
+        action = "review.conflict_declared" if conflict_of_interest else "review.voted"
+        audit.record(action=action, target=review, actor=member, data={"choice": vote.choice})
+    return vote
+
+
+def review_note_add(*, review: Review, author: User, kind: str, text: str) -> ReviewNote:
+    """Add to the committee's discussion, or send a message to the applicant (e-mailed)."""
+    with transaction.atomic():
+        review = _locked(review)
+        if not _holds(author, review, VIEW_WORK):
+            raise NotAllowed("Only the committee writes here.")
+        if kind not in ReviewNote.Kind.values:
+            raise InvalidInput(
+                "Choose the discussion or a message to the applicant.", extra={"fields": {"kind": "unknown"}}
+            )
+        if not (text or "").strip():
+            raise InvalidInput("Write something first.", extra={"fields": {"text": "required"}})
+        note = ReviewNote.objects.create(review=review, kind=kind, author=author, text=text.strip()[:10000])
+        audit.record(action=f"review.{kind}", target=review, actor=author, data={"note": note.pk})
+        if kind == ReviewNote.Kind.TO_APPLICANT:
+            _mail_applicant(review, "requests/message", {"message": note.text})
+    return note
+
+
+def _mail_applicant(review: Review, template: str, extra: dict[str, Any]) -> None:
+    app = review.application
+    outbox.enqueue_email(
+        template=template,
+        to=[app.applicant.email],
+        context={
+            "name": app.applicant.name,
+            "title": app.title,
+            "dac": review.dac.name,
+            "link": _link("requests:detail", pk=app.pk),
+            **extra,
+        },
+    )
+
+
+def review_return(*, review: Review, actor: User, message: str) -> Review:
+    """The chair sends the application back to the applicant with a message."""
+    with transaction.atomic():
+        review = _locked(review)
+        if not _holds(actor, review, DECIDE):
+            raise NotAllowed("Only the committee's chair returns an application.")
+        if not (message or "").strip():
+            raise InvalidInput("Tell the applicant what to change.", extra={"fields": {"message": "required"}})
+        _require_open(review)
+        review.status = ReviewStatus.RETURNED
+        review.save(update_fields=["status"])
+        app = Application.objects.select_for_update().get(pk=review.application_id)
+        move_application(app, S.RETURNED, actor=actor, action="application.returned", data={"dac": review.dac.slug})
+        app.save(update_fields=["status", "updated_at"])
+        ReviewNote.objects.create(review=review, kind=ReviewNote.Kind.TO_APPLICANT, author=actor, text=message.strip())
+        _mail_applicant(review, "requests/returned", {"message": message.strip()})
+    return review
+
+
+@dataclass(frozen=True)
+class DecisionInput:
+    dataset: str  # accession
+    outcome: str  # approve | reject
+    months: int | None = None
+    reason: str = ""
+    conditions: list[dict[str, Any]] | None = None  # None: the matcher's proposal
+    errors: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+def length_cap(review: Review, dataset: Dataset) -> int:
+    """DAC policy maximum, and no longer than the dataset's DUO TS modifier allows."""
+    cap = review.dac.max_permit_months
+    profile = dataset.current_profile
+    for modifier in profile.modifiers if profile else []:
+        if modifier.get("term") == duo.TS and isinstance(modifier.get("months"), int):
+            cap = min(cap, modifier["months"])
+    return cap
+
+
+def default_months(review: Review, dataset: Dataset) -> int:
+    app = review.application
+    wanted = app.requested_months or review.dac.default_permit_months
+    return min(wanted, review.dac.default_permit_months, length_cap(review, dataset))
+
+
+def _proposed_conditions(review: Review, dataset: Dataset) -> list[dict[str, Any]]:
+    item = review.application.requested.filter(dataset=dataset).first()
+    return list((item.match or {}).get("conditions", [])) if item else []
+
+
+def _clean_conditions(raw: Any, path: str, errors: dict[str, str]) -> list[dict[str, Any]]:
+    if not isinstance(raw, list):
+        errors[path] = "must be a list"
+        return []
+    cleaned = []
+    for index, item in enumerate(raw):
+        if isinstance(item, str) and item.strip():
+            cleaned.append({"code": "DAC", "text": item.strip()})
+        elif isinstance(item, dict) and isinstance(item.get("text"), str) and item["text"].strip():
+            cleaned.append(item)
+        else:
+            errors[f"{path}[{index}]"] = "each condition is text or an object with a text"
+    return cleaned
+
+
+def _validate(review: Review, decisions: list[DecisionInput]) -> list[tuple[Dataset, DecisionInput, list]]:
+    items = {i.dataset.accession: i.dataset for i in review.items.select_related("dataset__current_profile")}
+    given = [d.dataset for d in decisions]
+    errors: dict[str, str] = {}
+    if sorted(given) != sorted(items) or len(set(given)) != len(given):
+        errors["decisions"] = f"decide each of this committee's datasets exactly once: {', '.join(sorted(items))}"
+        raise InvalidInput("The decisions do not match the review's datasets.", extra={"fields": errors})
+    plan = []
+    for index, d in enumerate(decisions):
+        dataset, path = items[d.dataset], f"decisions[{index}]"
+        if d.outcome not in Outcome.values:
+            errors[f"{path}.outcome"] = "must be approve or reject"
+        if d.outcome == Outcome.REJECT and not d.reason.strip():
+            errors[f"{path}.reason"] = "give the applicant the reason for the rejection"
+        conditions: list = []
+        if d.outcome == Outcome.APPROVE:
+            cap = length_cap(review, dataset)
+            if not isinstance(d.months, int) or isinstance(d.months, bool) or not 1 <= d.months <= cap:
+                errors[f"{path}.months"] = f"must be a whole number of months from 1 to {cap}"
+            raw = d.conditions if d.conditions is not None else _proposed_conditions(review, dataset)
+            conditions = _clean_conditions(raw, f"{path}.conditions", errors)
+        plan.append((dataset, d, conditions))
+    if errors:
+        raise InvalidInput("Some decisions are not valid.", extra={"fields": errors})
+    return plan
+
+
+def review_decide(*, review: Review, actor: User | None, decisions: list[DecisionInput], policy: str = "") -> Review:
+    """Decide each of the review's datasets: approve (length capped by the DAC policy and DUO TS,
+    conditions from the matcher unless edited) or reject with a reason. The chair decides once
+    the quorum is met; `actor=None` with a `policy` is the system under an automatic-approval
+    policy. Approvals issue permits; the application is decided when no review is open."""
+    with transaction.atomic():
+        review = _locked(review)
+        if actor is not None and not _holds(actor, review, DECIDE):
+            raise NotAllowed("Only the committee's chair decides.")
+        _require_open(review)
+        app = Application.objects.select_for_update().select_related("applicant").get(pk=review.application_id)
+        if app.status not in OPEN_FOR_DECISION:
+            raise Conflict(
+                f"The application is {app.get_status_display().lower()}; it cannot be decided now.",
+                code="invalid_transition",
+                extra={"status": app.status},
+            )
+        if actor is not None:
+            counted, needed = quorum_of(review)
+            if counted < needed:
+                raise Conflict(
+                    f"The quorum is not met: {counted} of {needed} votes.",
+                    code="quorum_not_met",
+                    extra={"votes": counted, "needed": needed},
+                )
+        now = timezone.now()
+        for dataset, d, conditions in _validate(review, decisions):
+            decision = DatasetDecision.objects.create(
+                review=review,
+                dataset=dataset,
+                outcome=d.outcome,
+                months=d.months if d.outcome == "approve" else None,
+                reason=d.reason.strip(),
+                conditions=conditions,
+                decided_by=actor,
+                automatic_policy=policy,
+                decided_at=now,
+            )
+            if decision.outcome == Outcome.APPROVE:
+                _issue_permits(decision, app, now)
+        review.status, review.decided_at = ReviewStatus.DECIDED, now
+        review.save(update_fields=["status", "decided_at"])
+        audit.record(
+            action="review.decided",
+            target=review,
+            actor=actor,
+            data={
+                "decisions": [{"dataset": d.dataset, "outcome": d.outcome, "months": d.months} for d in decisions],
+                "policy": policy,
+            },
+        )
+        if not app.reviews.exclude(status__in=[ReviewStatus.DECIDED, ReviewStatus.WITHDRAWN]).exists():
+            move_application(app, S.DECIDED, actor=actor, action="application.decided")
+            app.save(update_fields=["status", "updated_at"])
+        _mail_applicant(
+            review,
+            "requests/decided",
+            {"decisions": [{"dataset": d.dataset, "outcome": d.outcome, "reason": d.reason} for d in decisions]},
+        )
+    return review
+
+
+def _grantees(app: Application, dataset: Dataset) -> list[User]:
+    """The applicant and every current collaborator who accepted this dataset's current
+    agreement (a collaborator removed from the application gets nothing, whatever they accepted)."""
+    people = {app.applicant_id, *app.collaborators.exclude(user=None).values_list("user_id", flat=True)}
+    accepted = AgreementAcceptance.objects.filter(
+        application=app, dataset=dataset, agreement_version=dataset.agreement_version, user_id__in=people
+    ).values_list("user_id", flat=True)
+    users = User.objects.filter(pk__in=accepted, is_active=True)
+    return sorted(users, key=lambda u: (u.pk != app.applicant_id, u.pk))
+
+
+def _issue_permits(decision: DatasetDecision, app: Application, now) -> list[Permit]:
+    permits = []
+    expires = now + relativedelta(months=decision.months)
+    for grantee in _grantees(app, decision.dataset):
+        # One active permit per person and dataset: a new approval replaces the earlier one.
+        Permit.objects.filter(grantee=grantee, dataset=decision.dataset, status=PermitStatus.ACTIVE).update(
+            status=PermitStatus.REPLACED
+        )
+        permit = Permit.objects.create(
+            grantee=grantee,
+            dataset=decision.dataset,
+            application=app,
+            decision=decision,
+            starts_at=now,
+            expires_at=expires,
+            conditions=decision.conditions,
+        )
+        record_event(permit, PermitEvent.Kind.ISSUED, at=now)
+        audit.record(
+            action="permit.issued",
+            target=permit,
+            actor=decision.decided_by,
+            data={
+                "grantee": str(grantee.sub),
+                "dataset": decision.dataset.accession,
+                "expires_at": expires.isoformat(),
+            },
+        )
+        permits.append(permit)
+    return permits
+
+
+AUTO_POLICY = "automatic approval of GRU or HMB datasets without modifiers for a purpose the matcher approves"
+
+
+def auto_decidable(review: Review) -> bool:
+    """The DAC's opt-in policy applies: every dataset is GRU or HMB without modifiers, and the
+    matcher approved a purpose that has no free text."""
+    app = review.application
+    if not review.dac.auto_approve or (app.purpose or {}).get("free_text"):
+        return False
+    for item in review.items.select_related("dataset__current_profile"):
+        profile = item.dataset.current_profile
+        if profile is None or profile.permission_id not in (duo.GRU, duo.HMB) or profile.modifiers or profile.free_text:
+            return False
+        if (item.match or {}).get("decision") != "approve":
+            return False
+    return True
+
+
+def review_auto_decide(*, review: Review) -> Review | None:
+    """Approve the review as the system when the committee's automatic policy allows it."""
+    review = Review.objects.select_related("dac", "application").get(pk=review.pk)
+    if not auto_decidable(review):
+        return None
+    decisions = [
+        DecisionInput(dataset=item.dataset.accession, outcome="approve", months=default_months(review, item.dataset))
+        for item in review.items.select_related("dataset")
+    ]
+    return review_decide(review=review, actor=None, decisions=decisions, policy=f"{review.dac.name}: {AUTO_POLICY}")
