@@ -273,3 +273,14 @@ def test_each_persona_gets_what_the_table_says(client_for, applicant_permit, pag
     assert response.status_code == expected[persona]
     if persona == "anonymous":
         assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_the_chair_finds_the_revoke_link_on_the_review_page(client_for, applicant_permit, applicant_review):
+    revoke = reverse("requests:permit_revoke", args=[applicant_permit.pk])
+    assert (
+        revoke in client_for("dac_chair").get(reverse("requests:review", args=[applicant_review.pk])).content.decode()
+    )
+    assert (
+        revoke
+        not in client_for("dac_member").get(reverse("requests:review", args=[applicant_review.pk])).content.decode()
+    )
