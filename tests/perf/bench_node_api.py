@@ -81,20 +81,15 @@ def _environment(port: int, database_url: str) -> dict[str, str]:
 
 def _seed() -> tuple[str, list[str], str]:
     """(node key, visas to introspect, the heavy researcher's sub). Seeds once, reuses after."""
-    import datetime as dt
-
     from django.core.management import call_command
     from django.db import transaction
-    from django.utils import timezone
 
     from accounts.models import User
     from accounts.services import node_key_create
-    from datasets import duo
-    from datasets import services as dataset_services
-    from datasets.models import DataAccessCommittee, DataNode, Dataset
+    from datasets.models import DataNode
     from datasets.ontologies import load_duo
-    from requests.models import Application, DatasetDecision, Permit, Review
-    from requests.visas import mint_visa
+    from requests.models import Permit
+    from requests.visas import mint_visas
 
     call_command("migrate", verbosity=0)
     load_duo()
@@ -110,40 +105,24 @@ def _seed() -> tuple[str, list[str], str]:
     if Permit.objects.count() < PERMITS + HEAVY:
         print(f"seeding {PERMITS:,} permits (once; kept in the {BENCH_DB} database)...", flush=True)
         with transaction.atomic():
-            _seed_rows(
-                node,
-                duo,
-                dataset_services,
-                DataAccessCommittee,
-                Dataset,
-                User,
-                Application,
-                Review,
-                DatasetDecision,
-                Permit,
-                timezone,
-                dt,
-            )
+            _seed_rows(node)
     _, key = node_key_create(node=node, name=f"bench {time.time():.0f}", days=1)
     sample = list(Permit.objects.select_related("grantee", "dataset__dac", "decision").order_by("?")[:1000])
     heavy = User.objects.get(email="heavy@bench.example")
-    return key, [mint_visa(p) for p in sample], str(heavy.sub)
+    return key, mint_visas(sample), str(heavy.sub)
 
 
-def _seed_rows(
-    node,
-    duo,
-    dataset_services,
-    DataAccessCommittee,
-    Dataset,
-    User,
-    Application,
-    Review,
-    DatasetDecision,
-    Permit,
-    timezone,
-    dt,
-) -> None:
+def _seed_rows(node) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from accounts.models import User
+    from datasets import duo
+    from datasets import services as dataset_services
+    from datasets.models import DataAccessCommittee, Dataset
+    from requests.models import Application, DatasetDecision, Permit, Review
+
     dac, _ = DataAccessCommittee.objects.get_or_create(
         slug="bench-dac", defaults={"name": "Bench DAC", "contact_email": "dac@bench.example"}
     )
