@@ -125,6 +125,8 @@ def personal_token_mark_used(*, token: PersonalToken) -> bool:
 
 def _mark_used(key: ApiKey) -> bool:
     now = timezone.now()
+    if key.last_used_at is not None and key.last_used_at > now - TOKEN_USE_RESOLUTION:
+        return False  # recorded recently, as the row just read says: no round trip at all
     # One conditional UPDATE instead of a save per request: a busy script costs one write a minute,
     # and of several concurrent requests only the first writes (the row lock serialises them).
     stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - TOKEN_USE_RESOLUTION)

@@ -65,6 +65,13 @@ def _kid(private) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(der).digest()[:16]).rstrip(b"=").decode()
 
 
+def forget_cached_keys() -> None:
+    """Drop the in-memory key copies (a rotation in this process does it itself)."""
+    with _cache_lock:
+        _key_cache.clear()
+        _private_cache.clear()
+
+
 def rotate_signing_key(*, alg: str = SigningKey.Algorithm.ES256, actor=None) -> SigningKey:
     """Add a new current signing key; the previous one retires but stays published."""
     from portal import audit
@@ -87,6 +94,7 @@ def rotate_signing_key(*, alg: str = SigningKey.Algorithm.ES256, actor=None) -> 
             created_at=now,
         )
         audit.record(action="signing_key.rotated", target=key, actor=actor, data={"kid": kid, "alg": alg})
+    transaction.on_commit(forget_cached_keys)
     return key
 
 
@@ -124,5 +132,29 @@ def jwks(now: dt.datetime | None = None) -> dict:
     return {"keys": [key.public_jwk for key in published_keys(now)]}
 
 
+# Public keys by kid, kept in memory for a short while: verifying a visa then needs no query.
+# Whether a key is still published is decided from the cached row's retired_at at every use,
+# and the cache lives far shorter than a visa's lifetime, so a rotation is never missed.
+_KEY_CACHE_SECONDS = 60
+_key_cache: dict[str, tuple[SigningKey, float]] = {}
+
+
+def _still_published(key: SigningKey, now: dt.datetime) -> bool:
+    grace = dt.timedelta(seconds=settings.VISA_LIFETIME_SECONDS + settings.VISA_CLOCK_SKEW_SECONDS)
+    return key.retired_at is None or key.retired_at > now - grace
+
+
 def verification_key(kid: str, now: dt.datetime | None = None) -> SigningKey | None:
-    return published_keys(now).filter(kid=kid).first()
+    """The published key with this kid, or None."""
+    import time
+
+    now = now or timezone.now()
+    cached = _key_cache.get(kid)
+    if cached is not None and time.monotonic() - cached[1] < _KEY_CACHE_SECONDS:
+        return cached[0] if _still_published(cached[0], now) else None
+    key = SigningKey.objects.filter(kid=kid).first()
+    if key is None:
+        return None
+    with _cache_lock:
+        _key_cache[kid] = (key, time.monotonic())
+    return key if _still_published(key, now) else None

@@ -52,13 +52,6 @@ def live_permits_for(node: DataNode, now: dt.datetime, **conditions: Any) -> Que
     )
 
 
-def node_sees(node: DataNode, permit: Permit) -> bool:
-    return node.is_broker or Permit.objects.filter(hosted_by(node), pk=permit.pk).exists()
-
-
-# --- input --------------------------------------------------------------------------------------
-
-
 def _invalid(fields: dict[str, str]) -> InvalidInput:
     return InvalidInput("The request is not valid.", extra={"fields": fields})
 
@@ -280,8 +273,9 @@ class IntrospectApi(NodeApiView):
             visa = visas.verify_visa(token, now)
         except visas.VisaInvalid:
             return Response(dict(INACTIVE))
-        permit = visas.permit_for(visa, now)
-        if permit is None or not node_sees(self.node, permit):
+        # One query: the permit behind the visa, live and on a dataset this node may see.
+        permit = visas.permit_for(visa, now, scope=hosted_by(self.node))
+        if permit is None:
             return Response(dict(INACTIVE))
         return Response(_introspection(visa, permit))
 

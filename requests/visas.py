@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import jwt
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from portal import signing
@@ -174,15 +175,16 @@ def _visa_of(claims: dict) -> VerifiedVisa:
     )
 
 
-def permit_for(visa: VerifiedVisa, now: dt.datetime | None = None) -> Permit | None:
+def permit_for(visa: VerifiedVisa, now: dt.datetime | None = None, scope: Q | None = None) -> Permit | None:
     """The live permit the visa was minted from: the permit named by its jti, for the same
-    person, dataset and decision time, so a visa of a revoked or replaced permit never revives."""
+    person, dataset and decision time, so a visa of a revoked or replaced permit never revives.
+    `scope` narrows it further in the same query (e.g. to a node's datasets)."""
     match = _PERMIT_JTI.match(str(visa.claims.get("jti", "")))
     if match is None:
         return None
     permit = (
         Permit.objects.live(now or timezone.now())
-        .filter(pk=int(match.group(1)), grantee__sub=visa.sub, dataset__accession=visa.accession)
+        .filter(scope or Q(), pk=int(match.group(1)), grantee__sub=visa.sub, dataset__accession=visa.accession)
         .select_related("dataset__dac", "decision", "grantee")
         .first()
     )
