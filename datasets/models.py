@@ -8,6 +8,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django_countries.fields import CountryField
 
 from datasets import duo
@@ -53,6 +54,18 @@ class DiseaseTerm(models.Model):
         return f"{self.label} ({self.id})"
 
 
+class DataNodeQuerySet(models.QuerySet):
+    def seeing(self, dataset_id: int) -> DataNodeQuerySet:
+        """Nodes that see the permits of this dataset: those hosting it, and every broker (the
+        converse of requests.node_api.hosted_by). A subquery, so a node appears once."""
+        hosting = Dataset.nodes.through.objects.filter(dataset_id=dataset_id).values("datanode_id")
+        return self.filter(models.Q(is_broker=True) | models.Q(pk__in=hosting))
+
+    def with_webhook(self) -> DataNodeQuerySet:
+        """Nodes whose webhook has a URL and a signing secret (both are needed to push)."""
+        return self.filter(webhook_secret_set_at__isnull=False).exclude(webhook_url="")
+
+
 class DataNode(models.Model):
     """A federated node that hosts datasets and verifies permits before serving data."""
 
@@ -61,17 +74,48 @@ class DataNode(models.Model):
     country = CountryField()
     base_url = models.URLField(max_length=300)
     contact_email = models.EmailField()
-    webhook_url = models.URLField(max_length=300, blank=True)
+    webhook_url = models.URLField(
+        max_length=300,
+        blank=True,
+        help_text="Where permit events are pushed. Nothing is pushed until `manage.py set_node_webhook` has "
+        "given the node a signing secret.",
+    )
+    # The secret that signs webhooks, sealed with portal.signing.seal: the portal must read it
+    # back to sign, so it cannot be hashed like an API key. The plaintext is shown once.
+    webhook_secret_sealed = models.BinaryField(blank=True, default=b"", editable=False)
+    webhook_secret_set_at = models.DateTimeField(null=True, blank=True, editable=False)
     is_broker = models.BooleanField(
         default=False, help_text="A broker (e.g. LS Login) sees the permits of every dataset, not only hosted ones."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DataNodeQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def seal_webhook_secret(self, secret: str) -> None:
+        """Store `secret` sealed (not saved yet); an empty one removes the secret."""
+        from portal import signing  # imported late: it loads portal.models
+
+        self.webhook_secret_sealed = signing.seal(secret.encode(), self._webhook_context()) if secret else b""
+        self.webhook_secret_set_at = timezone.now() if secret else None
+
+    def webhook_secret(self) -> str:
+        """The webhook signing secret in clear, to sign a delivery; "" when none is set."""
+        from portal import signing
+
+        if not self.webhook_secret_sealed:
+            return ""
+        return signing.unseal(self.webhook_secret_sealed, self._webhook_context()).decode()
+
+    def _webhook_context(self) -> str:
+        if self.pk is None:
+            raise ValueError("A node's webhook secret is bound to its id: save the node first.")
+        return f"datasets.datanode:{self.pk}:webhook"
 
 
 class DataAccessCommittee(models.Model):

@@ -3,11 +3,23 @@ profiles."""
 
 from __future__ import annotations
 
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import connection, transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
 from datasets import duo
-from datasets.models import DacMembership, DataAccessCommittee, Dataset, DataUseProfile, DataUseTerm, DiseaseTerm
+from datasets.models import (
+    DacMembership,
+    DataAccessCommittee,
+    DataNode,
+    Dataset,
+    DataUseProfile,
+    DataUseTerm,
+    DiseaseTerm,
+)
 from datasets.permissions import ALL_PERMISSIONS, MANAGE, ROLE_PERMISSIONS, dacs_where
 from portal import audit
 from portal.exceptions import InvalidInput, NotAllowed
@@ -172,3 +184,67 @@ def dac_policy_update(
             after = {name: wanted[name] for name in before}
             audit.record(action="dac.policy_changed", target=locked, actor=actor, before=before, after=after)
     return locked
+
+
+# --- Data nodes' webhooks ---------------------------------------------------------------------
+
+WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a public marker, not a secret
+_URL_MAX = DataNode._meta.get_field("webhook_url").max_length
+
+
+def node_webhook_set(*, node: DataNode, url: str, actor=None) -> str:
+    """Point the node's webhook at `url` (http or https) with a new signing secret, which replaces
+    any earlier one at once; returns the secret, stored only sealed. Raises InvalidInput for a bad URL."""
+    url = _checked_url(url)
+    secret = WEBHOOK_SECRET_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        locked = DataNode.objects.select_for_update().get(pk=node.pk)
+        before = {"webhook_url": locked.webhook_url, "had_secret": bool(locked.webhook_secret_sealed)}
+        locked.webhook_url = url
+        locked.seal_webhook_secret(secret)
+        locked.save(update_fields=["webhook_url", "webhook_secret_sealed", "webhook_secret_set_at"])
+        # Where a node's permit events go is an access decision: audited, the secret never.
+        audit.record(
+            action="node.webhook_set",
+            target=locked,
+            actor=actor,
+            before=before,
+            after={"webhook_url": url, "had_secret": True},
+            data={"node": locked.slug},
+        )
+    return secret
+
+
+def node_webhook_clear(*, node: DataNode, actor=None) -> DataNode:
+    """Remove the node's webhook URL and secret: nothing more is pushed to it, and messages
+    still waiting are closed unsent when their turn comes."""
+    with transaction.atomic():
+        locked = DataNode.objects.select_for_update().get(pk=node.pk)
+        before = {"webhook_url": locked.webhook_url, "had_secret": bool(locked.webhook_secret_sealed)}
+        locked.webhook_url = ""
+        locked.seal_webhook_secret("")
+        locked.save(update_fields=["webhook_url", "webhook_secret_sealed", "webhook_secret_set_at"])
+        audit.record(
+            action="node.webhook_cleared",
+            target=locked,
+            actor=actor,
+            before=before,
+            after={"webhook_url": "", "had_secret": False},
+            data={"node": locked.slug},
+        )
+    return locked
+
+
+def _checked_url(url: str) -> str:
+    url = (url or "").strip()
+    try:
+        if len(url) > _URL_MAX:
+            raise ValidationError(f"at most {_URL_MAX} characters")
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        raise InvalidInput(
+            f"Give the webhook an http:// or https:// URL of at most {_URL_MAX} characters.",
+            code="invalid_webhook_url",
+            extra={"fields": {"url": "not an http(s) URL"}},
+        ) from None
+    return url

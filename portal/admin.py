@@ -40,7 +40,7 @@ class DeliveryFilter(admin.SimpleListFilter):
         if self.value() == "unsent":
             return queryset.filter(sent_at__isnull=True)
         if self.value() == "gave_up":
-            return queryset.filter(sent_at__isnull=True, attempts__gte=outbox.MAX_ATTEMPTS)
+            return queryset.filter(outbox.gave_up())
         return queryset
 
 

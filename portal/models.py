@@ -43,6 +43,7 @@ class OutboxMessage(models.Model):
 
     class Kind(models.TextChoices):
         EMAIL = "email", "E-mail"
+        WEBHOOK = "webhook", "Webhook"
 
     id = models.BigAutoField(primary_key=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -4,27 +4,41 @@ transaction, then delivered after commit (CONVENTIONS.md 5).
 The after-commit task is the fast path; `drain` (Celery beat, every minute) is the safety net
 for a task the broker lost or could not take. Delivery is at least once: a worker that dies
 after sending but before marking the row sent leaves it to be sent again when its claim expires.
+
+Kinds: e-mails, and webhooks that push permit events to data nodes (API.md, "Webhook (push)"),
+signed with visa_verifier.webhook.sign so that nodes check them with the same code.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+import operator
+import time
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from functools import reduce
 
+import httpx
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, When
 from django.db.models.functions import Least
 from django.template.loader import get_template
 from django.utils import timezone
 
+from datasets.models import DataNode
 from portal.mail import send_templated_email
 from portal.models import OutboxMessage
+from visa_verifier import webhook
 
 logger = logging.getLogger(__name__)
 
+# Tries of an e-mail, and of any kind without its own limit below.
 MAX_ATTEMPTS = 10
+# A webhook is tried until the node acknowledges it, for about a day: the waits double from
+# 30 s to the 1-hour cap (the 8th try comes 63.5 min after the first), then hourly; the 31st and last
+# try comes 24 h 3.5 min after the first. A node down longer catches up from the changes feed.
+MAX_ATTEMPTS_BY_KIND: dict[str, int] = {OutboxMessage.Kind.WEBHOOK: 31}
 CLAIM_DURATION = timedelta(minutes=5)
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
@@ -32,19 +46,51 @@ DRAIN_BATCH_SIZE = 100
 # Bounds one drain run; beat starts another a minute later anyway.
 DRAIN_MAX_BATCHES = 50
 _ERROR_LIMIT = 2000
+WEBHOOK_TIMEOUT = httpx.Timeout(10.0)
+WEBHOOK_USER_AGENT = "genome-access-portal-webhook/1"
+
+
+class Undeliverable(Exception):
+    """The message has nowhere to go any more (a node's webhook was removed): it is closed
+    without being sent, and not tried again."""
+
+
+class WebhookRejected(Exception):
+    """The receiver answered, but not with a 2xx: the message is tried again later."""
 
 
 def enqueue_email(*, template: str, to: list[str], context: dict) -> OutboxMessage:
     """Store an e-mail to send once the caller's transaction commits; raises RuntimeError outside
     a transaction, TypeError for a context JSON cannot hold, TemplateDoesNotExist for a bad name."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("outbox.enqueue_email must be called inside the transaction.atomic() block of the change.")
+    _require_transaction("enqueue_email")
     _check_email(template=template, to=to, context=context)
     message = OutboxMessage.objects.create(
         kind=OutboxMessage.Kind.EMAIL, payload={"template": template, "to": list(to), "context": context}
     )
     _deliver_after_commit(message.id)
     return message
+
+
+def enqueue_webhook(*, node_id: int, event_id: int, body: dict) -> OutboxMessage:
+    """Store a webhook POST of `body` about permit event `event_id` to the node, sent once the
+    caller's transaction commits; raises like enqueue_webhooks."""
+    return enqueue_webhooks(node_ids=[node_id], event_id=event_id, body=body)[0]
+
+
+def enqueue_webhooks(*, node_ids: Iterable[int], event_id: int, body: dict) -> list[OutboxMessage]:
+    """One webhook message per node, all in one INSERT; raises RuntimeError outside a transaction,
+    TypeError or ValueError for a body JSON cannot hold."""
+    _require_transaction("enqueue_webhooks")
+    # Serialised once, here: every try to every node sends the same bytes, in the feed's key order
+    # (jsonb would reorder the keys of a stored object).
+    text = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    messages = OutboxMessage.objects.bulk_create(
+        OutboxMessage(kind=OutboxMessage.Kind.WEBHOOK, payload={"node_id": node_id, "event_id": event_id, "body": text})
+        for node_id in node_ids
+    )
+    for message in messages:
+        _deliver_after_commit(message.id)
+    return messages
 
 
 def deliver(message_id: int) -> bool:
@@ -55,6 +101,9 @@ def deliver(message_id: int) -> bool:
     message = OutboxMessage.objects.get(pk=message_id)
     try:
         _SENDERS[message.kind](message.payload)
+    except Undeliverable as exc:
+        _close_unsent(message, exc)
+        return False
     except Exception as exc:
         # Whatever went wrong (SMTP, a template error), the row stays and is tried again later.
         _record_failure(message, exc)
@@ -75,6 +124,16 @@ def drain(*, batch_size: int = DRAIN_BATCH_SIZE, max_batches: int = DRAIN_MAX_BA
     return sent
 
 
+def max_attempts(kind: str) -> int:
+    """How many times a message of this kind is tried before the outbox gives up on it."""
+    return MAX_ATTEMPTS_BY_KIND.get(kind, MAX_ATTEMPTS)
+
+
+def gave_up() -> Q:
+    """The condition "unsent and out of tries", each kind against its own limit."""
+    return Q(sent_at__isnull=True) & ~_tries_left()
+
+
 def due(now: datetime) -> QuerySet[OutboxMessage]:
     """Unsent messages whose time has come, that nobody holds and that have tries left."""
     return OutboxMessage.objects.filter(_claimable(now))
@@ -88,7 +147,13 @@ def retry_now(messages: QuerySet[OutboxMessage]) -> int:
         OutboxMessage.objects.filter(id__in=ids).update(
             next_attempt_at=timezone.now(),
             claimed_until=None,
-            attempts=Least(F("attempts"), MAX_ATTEMPTS - 1),
+            attempts=Case(
+                *(
+                    When(kind=kind, then=Least(F("attempts"), limit - 1))
+                    for kind, limit in MAX_ATTEMPTS_BY_KIND.items()
+                ),
+                default=Least(F("attempts"), MAX_ATTEMPTS - 1),
+            ),
         )
         for message_id in ids:
             _deliver_after_commit(message_id)
@@ -100,9 +165,17 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
 
 
+def _tries_left() -> Q:
+    own_limits = [Q(kind=kind, attempts__lt=limit) for kind, limit in MAX_ATTEMPTS_BY_KIND.items()]
+    default = Q(attempts__lt=MAX_ATTEMPTS) & ~Q(kind__in=list(MAX_ATTEMPTS_BY_KIND))
+    return reduce(operator.or_, own_limits, default)
+
+
 def _claimable(now: datetime) -> Q:
-    return Q(sent_at__isnull=True, next_attempt_at__lte=now, attempts__lt=MAX_ATTEMPTS) & (
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    return (
+        Q(sent_at__isnull=True, next_attempt_at__lte=now)
+        & _tries_left()
+        & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
     )
 
 
@@ -121,10 +194,23 @@ def _record_failure(message: OutboxMessage, exc: Exception) -> None:
         next_attempt_at=timezone.now() + backoff(attempts),
         claimed_until=None,
     )
-    if attempts >= MAX_ATTEMPTS:
+    if attempts >= max_attempts(message.kind):
         logger.error("outbox message %s gave up after %s attempts: %r", message.pk, attempts, exc)
     else:
         logger.warning("outbox message %s failed (attempt %s), will retry: %r", message.pk, attempts, exc)
+
+
+def _close_unsent(message: OutboxMessage, exc: Exception) -> None:
+    # sent_at closes the row (nothing will try it again); last_error says it never left.
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        sent_at=timezone.now(), claimed_until=None, last_error=f"not sent: {exc}"[:_ERROR_LIMIT]
+    )
+    logger.warning("outbox message %s closed without sending: %s", message.pk, exc)
+
+
+def _require_transaction(name: str) -> None:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError(f"outbox.{name} must be called inside the transaction.atomic() block of the change.")
 
 
 def _deliver_after_commit(message_id: int) -> None:
@@ -149,4 +235,38 @@ def _send_email(payload: dict) -> None:
     send_templated_email(template=payload["template"], to=payload["to"], context=payload["context"])
 
 
-_SENDERS: dict[str, Callable[[dict], None]] = {OutboxMessage.Kind.EMAIL: _send_email}
+def _send_webhook(payload: dict) -> None:
+    # The node's URL and secret are read now, not when the event happened: a rotated secret or
+    # a moved endpoint applies to messages still waiting.
+    url, secret = _webhook_target(payload["node_id"])
+    body = payload["body"].encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": WEBHOOK_USER_AGENT,
+        webhook.EVENT_HEADER: str(payload["event_id"]),
+        webhook.SIGNATURE_HEADER: webhook.sign(secret, body, int(time.time())),
+    }
+    # No redirects: the signed event goes to the configured URL or nowhere. Streamed, so the
+    # receiver's answer is never read into memory: only its status counts.
+    with (
+        httpx.Client(timeout=WEBHOOK_TIMEOUT, follow_redirects=False) as client,
+        client.stream("POST", url, content=body, headers=headers) as response,
+    ):
+        if not response.is_success:
+            raise WebhookRejected(f"the node answered HTTP {response.status_code}")
+
+
+def _webhook_target(node_id: int) -> tuple[str, str]:
+    node = DataNode.objects.filter(pk=node_id).only("webhook_url", "webhook_secret_sealed").first()
+    if node is None:
+        raise Undeliverable(f"data node {node_id} no longer exists")
+    secret = node.webhook_secret()
+    if not node.webhook_url or not secret:
+        raise Undeliverable(f"data node {node_id} has no webhook any more")
+    return node.webhook_url, secret
+
+
+_SENDERS: dict[str, Callable[[dict], None]] = {
+    OutboxMessage.Kind.EMAIL: _send_email,
+    OutboxMessage.Kind.WEBHOOK: _send_webhook,
+}

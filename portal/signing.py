@@ -48,6 +48,21 @@ def _decrypt(blob: bytes, kid: str) -> bytes:
     return AESGCM(_encryption_key()).decrypt(blob[:12], blob[12:], kid.encode())
 
 
+def seal(plaintext: bytes, context: str) -> bytes:
+    """Encrypt a secret for storage, as the private keys are (AES-256-GCM under
+    SIGNING_KEY_SECRET). `context` names what the secret belongs to (e.g. the row) and is bound to
+    the ciphertext, so a sealed value copied to another row does not open there."""
+    if not context:
+        raise ValueError("seal needs a context naming what the secret belongs to.")
+    return _encrypt(plaintext, context)
+
+
+def unseal(blob: bytes, context: str) -> bytes:
+    """Decrypt what seal() stored under the same context; raises cryptography's InvalidTag for
+    another context, another SIGNING_KEY_SECRET or an altered blob."""
+    return _decrypt(blob, context)
+
+
 def _generate(alg: str):
     if alg == SigningKey.Algorithm.ES256:
         return ec.generate_private_key(ec.SECP256R1())

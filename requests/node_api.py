@@ -25,6 +25,7 @@ from datasets.models import DataNode
 from portal.exceptions import InvalidInput
 from requests import visas
 from requests.models import Permit, PermitEvent
+from requests.services.permits import change_object
 
 CHANGES_LIMIT_DEFAULT = 100
 CHANGES_LIMIT_MAX = 1000
@@ -128,17 +129,6 @@ def _check(permit: Permit | None) -> dict[str, Any]:
     if permit is None:
         return {"allowed": False, "permit_id": None, "expires_at": None, "conditions": []}
     return {"allowed": True, "permit_id": permit.pk, "expires_at": permit.expires_at, "conditions": permit.conditions}
-
-
-def _change(event: PermitEvent) -> dict[str, Any]:
-    return {
-        "permit_id": event.permit_id,
-        "user": str(event.permit.grantee.sub),
-        "dataset": event.permit.dataset.accession,
-        "event": event.kind,
-        "at": event.at,
-        "expires_at": event.expires_at,
-    }
 
 
 # --- OpenAPI ------------------------------------------------------------------------------------
@@ -410,4 +400,4 @@ class ChangesApi(NodeApiView):
             .order_by("id")[:limit]
         )
         next_cursor = str(events[-1].id if events else after)
-        return Response({"changes": [_change(e) for e in events], "next_cursor": next_cursor})
+        return Response({"changes": [change_object(e) for e in events], "next_cursor": next_cursor})

@@ -1,0 +1,1 @@
+"""Reference verifier of the portal's GA4GH visas, for data nodes. Runs without Django."""
