@@ -50,6 +50,7 @@ test: install
 bench: install
 	$(BIN)/python -m tests.perf.bench_matcher
 	$(BIN)/python -m tests.perf.bench_node_api
+	$(BIN)/python -m tests.perf.bench_verifier
 
 lint: install
 	$(BIN)/ruff format --check .
