@@ -292,7 +292,8 @@ class Verifier:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise Rejected("no_kid", "header has no kid")
-        trusted, key = self._find_key(token, kid, header, now)
+        # The key cache ages by the verifier's own clock, whatever time the caller asks about.
+        trusted, key = self._find_key(token, kid, header, self._clock())
         if "jku" in header and header["jku"] != trusted.jwks_url:
             raise Rejected("jku_not_trusted", "jku is not the key-set URL configured for this issuer")
         if key.alg != alg:
