@@ -69,7 +69,7 @@
       active = -1;
     }
 
-    input.addEventListener("input", function () {
+    function lookup() {
       var q = multiple ? lastToken(input.value) : input.value.trim();
       clearTimeout(timer);
       if (q.length < 2 || /^MONDO:\d{7}$/i.test(q)) { close(); return; }
@@ -80,7 +80,9 @@
           .then(function (data) { if (ticket === latest) { show(data.results || []); } })
           .catch(close);
       }, 150);
-    });
+    }
+
+    input.addEventListener("input", lookup);
     input.addEventListener("keydown", function (event) {
       var items = list.querySelectorAll("li");
       if (list.hidden || !items.length) { return; }
@@ -90,6 +92,8 @@
       else if (event.key === "Escape") { close(); }
     });
     input.addEventListener("blur", function () { setTimeout(close, 100); });
+    // Words typed before this script ran (a slow connection) get their suggestions now.
+    if (document.activeElement === input) { lookup(); }
   }
 
   document.addEventListener("DOMContentLoaded", function () {
