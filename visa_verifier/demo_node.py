@@ -44,7 +44,7 @@ from visa_verifier.webhook import WebhookSignatureError, verify_signature
 
 logger = logging.getLogger("visa_verifier.demo_node")
 
-_DATASET = re.compile(r"^/datasets/(?P<accession>[A-Za-z0-9][A-Za-z0-9._-]{0,63})/files/?(?P<name>[^/]*)$")
+_DATASET = re.compile(r"^/datasets/(?P<accession>[A-Za-z0-9][A-Za-z0-9._-]{0,63})/files(?:/(?P<name>[^/]*))?$")
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 MAX_WEBHOOK_BYTES = 65_536
 
@@ -85,19 +85,24 @@ class RevocationList:
     revocation or expiry of that person's permit for that dataset happened after its decision."""
 
     ended: dict[tuple[str, str], float] = field(default_factory=dict)
-    seen: set[str] = field(default_factory=set)
+    seen: set[tuple] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, event_id: str, change: dict) -> bool:
+    def record(self, change: dict) -> bool:
+        """Take one change object; False when it was taken before. Duplicates are recognised by the
+        signed body (permit, event, time), never by the unsigned X-Portal-Event header, which anyone
+        replaying a captured request could set to the id of an event still to come."""
+        at = _timestamp(change["at"])  # ValueError/TypeError before anything is recorded
+        if at is None:
+            raise ValueError("at is required")
+        identity = (change.get("permit_id"), str(change["event"]), at)
+        key = (str(change["user"]), str(change["dataset"]))
         with self.lock:
-            if event_id and event_id in self.seen:
+            if identity in self.seen:
                 return False
-            if event_id:
-                self.seen.add(event_id)
-            key = (str(change["user"]), str(change["dataset"]))
-            at = _timestamp(change["at"])
             if change["event"] in ("revoked", "expired"):
                 self.ended[key] = max(at, self.ended.get(key, at))
+            self.seen.add(identity)
             return True
 
     def ended_after(self, grant: Grant) -> float | None:
@@ -155,7 +160,7 @@ class DemoNode:
         match = _DATASET.match(path)
         if match is None:
             return _json(start_response, 404, _error("not_found", "no such path on this node"))
-        accession, name = match.group("accession"), match.group("name")
+        accession, name = match.group("accession"), match.group("name") or ""
         decision = self.decide(environ.get("HTTP_AUTHORIZATION", ""), accession, name)
         self._remember(decision)
         if not decision.allowed:
@@ -214,7 +219,13 @@ class DemoNode:
                 return Decision(
                     False, 403, "inactive", "the portal says the permit is not live (revoked or expired)", **base, **who
                 )
-            who["until"] = min(grant.expires_at, _timestamp(answer.get("permit_expires_at")) or grant.expires_at)
+            try:
+                permit_end = _timestamp(answer.get("permit_expires_at"))
+            except (ValueError, TypeError):
+                return Decision(
+                    False, 503, "portal_unavailable", "the portal's answer has a bad permit_expires_at", **base, **who
+                )
+            who["until"] = min(grant.expires_at, permit_end or grant.expires_at)
         if name and not (self.root / accession / name).is_file():
             return Decision(False, 404, "not_found", "no such file", **base, **who)
         until = _iso(who["until"])
@@ -241,7 +252,7 @@ class DemoNode:
             change = json.loads(body)
             if not isinstance(change, dict) or not {"user", "dataset", "event", "at"} <= change.keys():
                 raise ValueError("not a change object")
-            fresh = self.revocations.record(environ.get("HTTP_X_PORTAL_EVENT", ""), change)
+            fresh = self.revocations.record(change)
         except WebhookSignatureError as error:
             logger.warning("webhook refused: %s", error)
             return _json(start_response, 401, _error("bad_signature", str(error)))

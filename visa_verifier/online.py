@@ -3,7 +3,11 @@ the permit behind a visa is still live (revocation reaches an online node immedi
 
 from __future__ import annotations
 
+import logging
+
 import httpx
+
+logger = logging.getLogger("visa_verifier")
 
 
 class PortalUnavailable(Exception):
@@ -17,6 +21,9 @@ class Introspector:
         if not node_key:
             raise ValueError("online checks need the node's API key")
         self.url = portal_url.rstrip("/") + "/api/v1/permits/introspect"
+        host = httpx.URL(self.url).host
+        if self.url.startswith("http://") and host not in ("127.0.0.1", "localhost", "::1"):
+            logger.warning("the node key is sent to %s over plain HTTP: use https", self.url)
         self._headers = {"Authorization": f"Api-Key {node_key}", "Accept": "application/json"}
         self._http = http or httpx.Client(timeout=timeout, follow_redirects=False)
 

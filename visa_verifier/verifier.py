@@ -5,8 +5,9 @@ is accepted only when:
 
 - it is no larger than the configured cap (checked before anything is decoded);
 - its header names `typ` vnd.ga4gh.visa+jwt (or passport+jwt for a passport), an algorithm the node
-  allows (ES256, RS256) and a `kid` found in a trusted issuer's key set, and any `jku` in it is exactly
-  that issuer's configured key-set URL (a `jku` is never fetched: keys come only from configuration);
+  allows (ES256, RS256) and a `kid` found in a trusted issuer's key set, and any `jku` in it is that
+  issuer's configured key-set URL or its public default (a `jku` is never fetched: keys come only from
+  configuration, so a node may fetch them from an internal address while visas name the public one);
 - the algorithm is the one of the key (never taken from the token alone) and the signature holds;
 - `iss` is the issuer whose key signed it; `iat`, `exp` and the visa's `asserted` are integers that
   fit the clock within the configured skew;
@@ -75,6 +76,16 @@ class TrustedIssuer:
         if not jwks_url.startswith(("https://", "http://")):
             raise ValueError(f"JWKS URL must be an http(s) URL: {self.jwks_url!r}")
         object.__setattr__(self, "jwks_url", jwks_url)
+
+    @property
+    def allowed_jku(self) -> tuple[str, ...]:
+        """The `jku` values a token of this issuer may carry (never fetched)."""
+        return (self.jwks_url, self.issuer + JWKS_PATH)
+
+    @property
+    def insecure(self) -> bool:
+        """Keys fetched over plain HTTP from a host other than this machine can be replaced in transit."""
+        return any(_insecure(url) for url in (self.issuer, self.jwks_url))
 
     @property
     def dataset_prefix(self) -> str:
@@ -177,6 +188,13 @@ class Verifier:
         self._issuers = {trusted.issuer: trusted for trusted in config.issuers}
         self._sets = {trusted.issuer: _KeySet() for trusted in config.issuers}
         self._algorithms = {name: get_default_algorithms()[name] for name in config.algorithms}
+        for trusted in config.issuers:
+            if trusted.insecure:
+                logger.warning(
+                    "the keys of %s are fetched over plain HTTP from another host: whoever can change that "
+                    "traffic can forge visas; use https",
+                    trusted.issuer,
+                )
         self._fetches = 0
 
     def close(self) -> None:
@@ -294,7 +312,7 @@ class Verifier:
             raise Rejected("no_kid", "header has no kid")
         # The key cache ages by the verifier's own clock, whatever time the caller asks about.
         trusted, key = self._find_key(token, kid, header, self._clock())
-        if "jku" in header and header["jku"] != trusted.jwks_url:
+        if "jku" in header and header["jku"] not in trusted.allowed_jku:
             raise Rejected("jku_not_trusted", "jku is not the key-set URL configured for this issuer")
         if key.alg != alg:
             raise Rejected("alg_mismatch", "the header's algorithm is not the key's")
@@ -340,7 +358,7 @@ class Verifier:
     # --- key sets ----------------------------------------------------------------------------
 
     def _find_key(self, token: str, kid: str, header: dict, now: float) -> tuple[TrustedIssuer, _Key]:
-        found = self._cached_key(kid, now)
+        found = self._cached_key(token, kid, now)
         if found is not None:
             return found
         # Unknown kid: refresh the key set of the issuer the token names (unverified, only to choose
@@ -349,7 +367,7 @@ class Verifier:
         trusted = self._issuers.get(issuer.rstrip("/")) if isinstance(issuer, str) else None
         if trusted is None:
             raise Rejected("untrusted_issuer", "the issuer is not trusted by this node")
-        if "jku" in header and header["jku"] != trusted.jwks_url:
+        if "jku" in header and header["jku"] not in trusted.allowed_jku:
             raise Rejected("jku_not_trusted", "jku is not the key-set URL configured for this issuer")
         self._refresh(trusted, now, forced=True)
         keyset = self._sets[trusted.issuer]
@@ -360,14 +378,20 @@ class Verifier:
             raise Rejected("unknown_kid", "no key with this kid in the issuer's key set")
         return trusted, key
 
-    def _cached_key(self, kid: str, now: float) -> tuple[TrustedIssuer, _Key] | None:
+    def _cached_key(self, token: str, kid: str, now: float) -> tuple[TrustedIssuer, _Key] | None:
+        found = []
         for issuer, keyset in self._sets.items():
             if keyset.fetched_at is None or now - keyset.fetched_at >= self.config.jwks_max_age:
                 self._refresh(self._issuers[issuer], now, forced=False)
             key = keyset.keys.get(kid)
             if key is not None:
-                return self._issuers[issuer], key
-        return None
+                found.append((self._issuers[issuer], key))
+        if len(found) > 1:
+            # Two trusted issuers publish the same kid: use the key set of the issuer the token names,
+            # so that one issuer's keys cannot shadow another's (iss is checked after the signature).
+            named = _segment_json(token, 1, "payload").get("iss")
+            found = [pair for pair in found if pair[0].issuer == named] or found[:1]
+        return found[0] if found else None
 
     def _refresh(self, trusted: TrustedIssuer, now: float, *, forced: bool) -> None:
         keyset = self._sets[trusted.issuer]
@@ -458,6 +482,11 @@ def _segment_json(token: str, index: int, what: str) -> dict:
     if not isinstance(data, dict):
         raise Rejected("malformed", f"the {what} is not a JSON object")
     return data
+
+
+def _insecure(url: str) -> bool:
+    host = httpx.URL(url).host
+    return url.startswith("http://") and host not in ("127.0.0.1", "localhost", "::1")
 
 
 def _is_int(value) -> bool:

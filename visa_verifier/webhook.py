@@ -3,7 +3,7 @@
 The portal POSTs each permit event (the change object of `GET /api/v1/permits/changes`) as JSON:
 
     Content-Type: application/json
-    X-Portal-Event: <event id>        delivery is at least once: de-duplicate on it
+    X-Portal-Event: <event id>        for logs; NOT under the MAC
     X-Portal-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, b"<t>." + body)>
 
 Check the header over the raw body bytes, before parsing them, and answer 2xx only afterwards:
@@ -11,7 +11,10 @@ Check the header over the raw body bytes, before parsing them, and answer 2xx on
     verify_signature(secret, raw_body, headers["X-Portal-Signature"])  # raises WebhookSignatureError
 
 The timestamp is inside the MAC, so a captured request is refused once it is older than the
-tolerance. The header may hold several `v1=` values (the portal signing with an old and a new
+tolerance. Delivery is at least once: recognise duplicates by the signed body (permit_id, event, at),
+not by X-Portal-Event, which a replay inside the tolerance could set at will.
+
+The signature header may hold several `v1=` values (the portal signing with an old and a new
 secret during a rotation); one match is enough. The portal builds its header with `sign` below,
 so both sides share this one implementation of the MAC.
 """

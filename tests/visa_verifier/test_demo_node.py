@@ -315,3 +315,38 @@ def test_the_portal_pushes_a_revocation_to_an_offline_node(live_server, settings
     refused = get(base, path, token)
     assert refusal(refused) == (403, "revoked")
     assert app.decisions[-1].sub == str(permit.grantee.sub)
+
+
+def test_a_replayed_request_with_a_forged_event_id_cannot_hide_a_later_revocation(node, issuer, es_key):
+    """X-Portal-Event is not under the MAC: duplicates are recognised by the signed body only."""
+    base, _app = node
+    issued = json.dumps(change("issued")).encode()
+    captured = sign_webhook(SECRET, issued, int(time.time()))
+    for forged_id in ("101", "102", "103"):
+        replay = httpx.post(
+            base + "/webhooks/portal",
+            content=issued,
+            headers={"X-Portal-Event": forged_id, "X-Portal-Signature": captured},
+            timeout=10,
+        )
+        assert replay.status_code == 204
+    assert push(base, change("revoked"), event_id="103").status_code == 204
+    token = visa(issuer.issuer, es_key, START)
+    assert refusal(get(base, f"/datasets/{ACCESSION}/files/README.txt", token)) == (403, "revoked")
+
+
+def test_a_refused_event_is_taken_when_it_comes_again_in_good_shape(node, issuer, es_key):
+    base, app = node
+    assert refusal(push(base, change("revoked", at="yesterday"), event_id="9")) == (400, "bad_request")
+    assert refusal(push(base, change("revoked", at=None), event_id="9")) == (400, "bad_request")
+    assert app.revocations.seen == set()
+    assert push(base, change("revoked"), event_id="9").status_code == 204
+    token = visa(issuer.issuer, es_key, START)
+    assert refusal(get(base, f"/datasets/{ACCESSION}/files/README.txt", token)) == (403, "revoked")
+
+
+def test_the_files_path_has_one_shape(node, issuer, es_key):
+    base, _app = node
+    token = visa(issuer.issuer, es_key, START)
+    assert refusal(get(base, f"/datasets/{ACCESSION}/filesREADME.txt", token)) == (404, "not_found")
+    assert get(base, f"/datasets/{ACCESSION}/files/", token).json()["dataset"] == ACCESSION

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import threading
 import time
 
@@ -488,8 +489,12 @@ def test_the_key_set_comes_from_the_configured_url_whatever_the_issuer_url(start
     verifier = Verifier(Config(issuers=(TrustedIssuer(issuer, keys.jwks_url),)), clock=clock)
     token = sign(visa_claims(issuer, START), es_key, jku=keys.jwks_url)
     assert verifier.verify_visa(token).dataset_url == f"{issuer}/datasets/{ACCESSION}/"
-    # The portal's usual jku (<issuer>/.well-known/jwks.json) is not the configured key-set URL here.
-    assert code_of(verifier.verify_visa, sign(visa_claims(issuer, START), es_key)) == "jku_not_trusted"
+    # The portal's usual jku (<issuer>/.well-known/jwks.json) names the public address of the same
+    # key set: accepted, and still never fetched (the keys come from the configured URL).
+    assert verifier.verify_visa(sign(visa_claims(issuer, START), es_key)).issuer == issuer
+    assert code_of(verifier.verify_visa, sign(visa_claims(issuer, START), es_key, jku="https://evil.example/jwks")) == (
+        "jku_not_trusted"
+    )
     assert keys.gets == 1
 
 
@@ -1034,3 +1039,22 @@ def test_the_config_defaults_to_both_algorithms_and_a_minute_of_skew():
 def test_a_bad_environment_is_refused_with_a_message(env, message):
     with pytest.raises(ValueError, match=message):
         build_config(env=env)
+
+
+def test_two_issuers_publishing_the_same_kid_do_not_shadow_each_other(start_server, make_verifier):
+    shared_a, shared_b = make_key("ES256", kid="k1"), make_key("ES256", kid="k1")
+    portal_a = start_server().serve(shared_a)
+    portal_b = start_server().serve(shared_b)
+    verifier = make_verifier(portal_b, portal_a)  # B first: a lookup by kid alone would pick B's key
+    assert verifier.verify_visa(visa(portal_a.issuer, shared_a, START)).issuer == portal_a.issuer
+    assert verifier.verify_visa(visa(portal_b.issuer, shared_b, START)).issuer == portal_b.issuer
+    # Still no crossing: A's key cannot sign for B.
+    assert code_of(verifier.verify_visa, visa(portal_b.issuer, shared_a, START)) == "bad_signature"
+
+
+def test_keys_over_plain_http_from_another_host_are_warned_about(caplog):
+    caplog.set_level(logging.WARNING, logger="visa_verifier")
+    Verifier(Config(issuers=(TrustedIssuer("http://127.0.0.1:8000"), TrustedIssuer("https://portal.example"))))
+    assert caplog.records == []
+    Verifier(Config(issuers=(TrustedIssuer("http://portal.example"),)))
+    assert "plain HTTP" in caplog.records[0].getMessage()
