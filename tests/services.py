@@ -38,6 +38,20 @@ def test_database_url() -> str:
     return f"postgres://{user}{password}@{host or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
+def django_process_env(**extra: str) -> dict[str, str]:
+    """The environment for another process of the portal (a worker, a command) that must see what
+    the test commits: the test database, development settings, this live portal's address."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DEBUG": "true",
+        "DATABASE_URL": test_database_url(),
+        "PORTAL_BASE_URL": settings.PORTAL_BASE_URL,
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+
+
 @contextmanager
 def celery_worker(mail_dir: Path) -> Iterator[str]:
     """Run `celery -A portal worker` on a private queue against the test database, with
@@ -45,17 +59,12 @@ def celery_worker(mail_dir: Path) -> Iterator[str]:
     from portal.celery import app
 
     queue = f"test-{uuid.uuid4().hex[:12]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "DEBUG": "true",
-        "DATABASE_URL": test_database_url(),
-        "CELERY_BROKER_URL": broker_url_or_skip(),
-        "CELERY_QUEUE": queue,
-        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-        "EMAIL_FILE_PATH": str(mail_dir),
-        "PORTAL_BASE_URL": settings.PORTAL_BASE_URL,
-    }
+    env = django_process_env(
+        CELERY_BROKER_URL=broker_url_or_skip(),
+        CELERY_QUEUE=queue,
+        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        EMAIL_FILE_PATH=str(mail_dir),
+    )
     args = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo", "--loglevel=INFO", "-Q", queue]
     log = mail_dir.parent / "worker.log"
     with log.open("w") as out:

@@ -9,20 +9,15 @@ Prints one JSON object. Exit status: 0 granted (or, without --dataset, a valid t
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import sys
 
 from visa_verifier.config import build_config
 from visa_verifier.online import Introspector, PortalUnavailable
-from visa_verifier.verifier import PASSPORT_TYP, KeySetUnavailable, Rejected, Verifier, _segment_json
+from visa_verifier.verifier import PASSPORT_TYP, KeySetUnavailable, Rejected, Verifier, _segment_json, iso_time
 
 GRANTED, REFUSED, USAGE, UNAVAILABLE = 0, 1, 2, 3
-
-
-def _iso(seconds: int) -> str:
-    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -92,10 +87,10 @@ def main(argv: list[str] | None = None, *, stdin=None, stdout=None) -> int:
         return answer({"granted": False, "code": "portal_unavailable", "reason": str(error)}, UNAVAILABLE)
     payload = {
         "granted": bool(grants),
-        "grants": [dict(grant.as_dict(), expires_at_iso=_iso(grant.expires_at)) for grant in grants],
+        "grants": [dict(grant.as_dict(), expires_at_iso=iso_time(grant.expires_at)) for grant in grants],
     }
     if args.dataset and grants:
-        payload.update(dataset=grants[0].dataset, sub=grants[0].sub, until=_iso(grants[0].expires_at))
+        payload.update(dataset=grants[0].dataset, sub=grants[0].sub, until=iso_time(grants[0].expires_at))
     return answer(payload, GRANTED if grants else REFUSED)
 
 

@@ -31,15 +31,17 @@ import os
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from visa_verifier.config import build_config
 from visa_verifier.online import Introspector, PortalUnavailable
-from visa_verifier.verifier import Grant, KeySetUnavailable, Rejected, Verifier
+from visa_verifier.verifier import Grant, KeySetUnavailable, Rejected, Verifier, iso_time
 from visa_verifier.webhook import WebhookSignatureError, verify_signature
 
 logger = logging.getLogger("visa_verifier.demo_node")
@@ -73,7 +75,7 @@ class Decision:
             "file": self.file or "-",
             "sub": self.sub or "-",
             "jti": self.jti or "-",
-            "until": _iso(self.until) if self.until else "-",
+            "until": iso_time(self.until) if self.until else "-",
             "reason": json.dumps(self.reason),
         }
         return " ".join(f"{key}={value}" for key, value in fields.items())
@@ -173,7 +175,7 @@ class DemoNode:
                 for path in sorted(folder.iterdir())
                 if path.is_file()
             ]
-            return _json(start_response, 200, {"dataset": accession, "until": _iso(decision.until), "files": files})
+            return _json(start_response, 200, {"dataset": accession, "until": iso_time(decision.until), "files": files})
         body = (folder / name).read_bytes()
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         start_response(
@@ -186,7 +188,7 @@ class DemoNode:
 
     def decide(self, authorization: str, accession: str, name: str = "") -> Decision:
         now = self._clock() if self._clock else None
-        at = now if now is not None else _now()
+        at = now if now is not None else time.time()
         base = {"dataset": accession, "file": name, "mode": self.mode, "at": at}
         if accession not in self.datasets():
             return Decision(False, 404, "unknown_dataset", "this node does not host the dataset", **base)
@@ -208,7 +210,7 @@ class DemoNode:
         ended = self.revocations.ended_after(grant)
         if ended is not None:
             return Decision(
-                False, 403, "revoked", f"the portal reported the permit ended at {_iso(int(ended))}", **base, **who
+                False, 403, "revoked", f"the portal reported the permit ended at {iso_time(int(ended))}", **base, **who
             )
         if self.introspector is not None:
             try:
@@ -228,7 +230,7 @@ class DemoNode:
             who["until"] = min(grant.expires_at, permit_end or grant.expires_at)
         if name and not (self.root / accession / name).is_file():
             return Decision(False, 404, "not_found", "no such file", **base, **who)
-        until = _iso(who["until"])
+        until = iso_time(who["until"])
         return Decision(True, 200, "granted", f"visa grants {accession} until {until}", **base, **who)
 
     def _remember(self, decision: Decision) -> None:
@@ -343,16 +345,6 @@ def main(argv: list[str] | None = None) -> int:
 # --- small helpers ------------------------------------------------------------------------------
 
 
-def _now() -> float:
-    return dt.datetime.now(dt.UTC).timestamp()
-
-
-def _iso(seconds: int | float | None) -> str | None:
-    if seconds is None:
-        return None
-    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC).isoformat().replace("+00:00", "Z")
-
-
 def _timestamp(value) -> float | None:
     if value is None:
         return None
@@ -369,10 +361,8 @@ def _error(code: str, message: str, extra: dict | None = None) -> dict:
 
 def _json(start_response, status: int, payload: dict, headers: list | None = None) -> list[bytes]:
     body = json.dumps(payload).encode()
-    reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}.get(status, "")
-    reason = reason or {405: "Method Not Allowed", 413: "Payload Too Large", 503: "Service Unavailable"}.get(status, "")
     start_response(
-        f"{status} {reason}",
+        f"{status} {HTTPStatus(status).phrase}",
         [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *(headers or [])],
     )
     return [body]

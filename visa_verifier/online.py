@@ -7,6 +7,8 @@ import logging
 
 import httpx
 
+from visa_verifier.verifier import plain_http_elsewhere
+
 logger = logging.getLogger("visa_verifier")
 
 
@@ -21,8 +23,7 @@ class Introspector:
         if not node_key:
             raise ValueError("online checks need the node's API key")
         self.url = portal_url.rstrip("/") + "/api/v1/permits/introspect"
-        host = httpx.URL(self.url).host
-        if self.url.startswith("http://") and host not in ("127.0.0.1", "localhost", "::1"):
+        if plain_http_elsewhere(self.url):
             logger.warning("the node key is sent to %s over plain HTTP: use https", self.url)
         self._headers = {"Authorization": f"Api-Key {node_key}", "Accept": "application/json"}
         self._http = http or httpx.Client(timeout=timeout, follow_redirects=False)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
 import logging
 import re
@@ -85,7 +86,7 @@ class TrustedIssuer:
     @property
     def insecure(self) -> bool:
         """Keys fetched over plain HTTP from a host other than this machine can be replaced in transit."""
-        return any(_insecure(url) for url in (self.issuer, self.jwks_url))
+        return any(plain_http_elsewhere(url) for url in (self.issuer, self.jwks_url))
 
     @property
     def dataset_prefix(self) -> str:
@@ -484,9 +485,16 @@ def _segment_json(token: str, index: int, what: str) -> dict:
     return data
 
 
-def _insecure(url: str) -> bool:
-    host = httpx.URL(url).host
-    return url.startswith("http://") and host not in ("127.0.0.1", "localhost", "::1")
+def plain_http_elsewhere(url: str) -> bool:
+    """Whether `url` is plain HTTP to a host other than this machine (readable and changeable in transit)."""
+    return url.startswith("http://") and httpx.URL(url).host not in ("127.0.0.1", "localhost", "::1")
+
+
+def iso_time(seconds: float | None) -> str | None:
+    """Unix seconds as ISO 8601 UTC with a Z, as the portal writes times."""
+    if seconds is None:
+        return None
+    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _is_int(value) -> bool:

@@ -19,6 +19,19 @@ def add_to_basket(page, dataset) -> None:
     expect(page.get_by_text(f"{dataset.accession} is in your request basket.")).to_be_visible()
 
 
+def fill_breast_cancer_project(page, title: str) -> None:
+    """The project and its purpose (a genetic study of breast cancer in Finland, 12 months); the
+    abstract and documents are left to the caller."""
+    page.get_by_label("Title of the project").fill(title)
+    page.get_by_label("Lay summary").fill("We look for inherited changes that raise the risk of breast cancer.")
+    page.get_by_label("Length of access (months)").fill("12")
+    page.get_by_label("Research on specific diseases").check()
+    page.get_by_label("Diseases studied").fill("breast canc")
+    page.get_by_role("option", name="breast cancer MONDO:0007254", exact=True).click()
+    page.get_by_label("It is a genetic study (genotypes are analysed)").check()
+    page.get_by_label("Country where the data is processed").select_option("FI")
+
+
 def test_from_basket_to_two_pending_reviews(page, applicant, dataset, other_dataset, tmp_path):
     pdf = tmp_path / "ethics-approval.pdf"
     pdf.write_bytes(minimal_pdf())
@@ -29,14 +42,7 @@ def test_from_basket_to_two_pending_reviews(page, applicant, dataset, other_data
     expect(page.get_by_text("2 datasets, governed by 2 committees")).to_be_visible()
     page.get_by_role("button", name="Start an application for these datasets").click()
 
-    page.get_by_label("Title of the project").fill("Germline variants in breast cancer")
-    page.get_by_label("Lay summary").fill("We look for inherited changes that raise the risk of breast cancer.")
-    page.get_by_label("Length of access (months)").fill("12")
-    page.get_by_label("Research on specific diseases").check()
-    page.get_by_label("Diseases studied").fill("breast canc")
-    page.get_by_role("option", name="breast cancer MONDO:0007254", exact=True).click()
-    page.get_by_label("It is a genetic study (genotypes are analysed)").check()
-    page.get_by_label("Country where the data is processed").select_option("FI")
+    fill_breast_cancer_project(page, "Germline variants in breast cancer")
     page.get_by_label("Ethics approval (PDF, at most 10 MB)").set_input_files(str(pdf))
     expires = (timezone.localdate() + dt.timedelta(days=300)).isoformat()
     page.get_by_label("The ethics approval is valid until").fill(expires)

@@ -4,8 +4,6 @@ chair revokes, the online node refuses at once and the offline node once the vis
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -16,11 +14,12 @@ from playwright.sync_api import expect
 from accounts.services import node_key_create
 from datasets.demo_files import write_demo_files
 from requests.models import Application, Permit
-from tests.browser.test_application_journey import add_to_basket
+from tests.browser.test_application_journey import add_to_basket, fill_breast_cancer_project
 from tests.browser.test_catalogue_journey import sign_in
 from tests.browser.test_review_journey import sign_out, vote
 from tests.factories import DatasetFactory, NodeFactory
-from visa_verifier.demo_node import DemoNode, make_node_server
+from tests.nodes import ShiftedClock, node_servers
+from visa_verifier.demo_node import DemoNode
 from visa_verifier.online import Introspector
 from visa_verifier.verifier import Config, TrustedIssuer, Verifier
 
@@ -29,33 +28,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 TITLE = "Inherited variants in Finnish genomes"
 
 
-class ShiftedClock:
-    """The node's clock: real time plus an offset the test moves forward."""
-
-    def __init__(self):
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-
 @pytest.fixture
 def serve():
     """serve(app) -> the base URL of a demo node running in a thread; stopped after the test."""
-    running = []
-
-    def start(app: DemoNode) -> str:
-        server = make_node_server(app, "127.0.0.1", 0)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        running.append((server, app))
-        return f"http://127.0.0.1:{server.server_port}"
-
-    yield start
-    for server, app in running:
-        server.shutdown()
-        server.server_close()
-        # Kept-alive connections to the live server would keep its database sessions open.
-        app.close()
+    yield from node_servers()
 
 
 def fetch(base: str, path: str, token: str | None = None) -> httpx.Response:
@@ -87,15 +63,8 @@ def test_apply_approve_download_serve_revoke_refuse(
     add_to_basket(page, genomes)
     page.get_by_role("link", name="Basket", exact=True).click()
     page.get_by_role("button", name="Start an application for these datasets").click()
-    page.get_by_label("Title of the project").fill(TITLE)
-    page.get_by_label("Lay summary").fill("We look for inherited changes that raise the risk of breast cancer.")
+    fill_breast_cancer_project(page, TITLE)
     page.get_by_label("Scientific abstract").fill("A case-control analysis of germline variants.")
-    page.get_by_label("Length of access (months)").fill("12")
-    page.get_by_label("Research on specific diseases").check()
-    page.get_by_label("Diseases studied").fill("breast canc")
-    page.get_by_role("option", name="breast cancer MONDO:0007254", exact=True).click()
-    page.get_by_label("It is a genetic study (genotypes are analysed)").check()
-    page.get_by_label("Country where the data is processed").select_option("FI")
     page.get_by_role("button", name="Save draft").click()
     page.get_by_role("link", name="Accept the agreements").first.click()
     page.get_by_label("I have read these agreements and accept them personally.").check()

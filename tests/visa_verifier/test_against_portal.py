@@ -17,20 +17,11 @@ from accounts.services import node_key_create
 from portal import signing
 from requests import visas
 from requests.services.permits import permit_revoke
+from tests.nodes import ShiftedClock
 from visa_verifier.online import Introspector, PortalUnavailable
 from visa_verifier.verifier import Config, Rejected, TrustedIssuer, Verifier
 
 live_database = pytest.mark.django_db(transaction=True)
-
-
-class ShiftedClock:
-    """The node's clock: real time plus an offset the test moves forward."""
-
-    def __init__(self):
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
 
 
 @pytest.fixture

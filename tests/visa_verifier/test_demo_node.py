@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 
 import httpx
 import pytest
 
-from visa_verifier.demo_node import DemoNode, make_node_server
+from tests.nodes import node_servers
+from visa_verifier.demo_node import DemoNode
 from visa_verifier.online import Introspector
 from visa_verifier.verifier import Config, TrustedIssuer, Verifier
 from visa_verifier.webhook import sign as sign_webhook
@@ -35,19 +35,7 @@ def files(tmp_path):
 @pytest.fixture
 def run_node():
     """run_node(app) -> base URL of the app served over HTTP in a thread, stopped after the test."""
-    running = []
-
-    def start(app: DemoNode) -> str:
-        server = make_node_server(app, "127.0.0.1", 0)
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        running.append((server, app))
-        return f"http://127.0.0.1:{server.server_port}"
-
-    yield start
-    for server, app in running:
-        server.shutdown()
-        server.server_close()
-        app.close()
+    yield from node_servers()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ files of the node's datasets, trusting the portal, logging each decision with it
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -14,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from django.conf import settings
 
 from datasets.demo_files import synthetic_vcf, write_demo_files
 from requests.services.permits import permit_revoke
@@ -28,18 +26,10 @@ _LISTENING = re.compile(r"on (http://127\.0\.0\.1:\d+)/")
 
 
 @contextmanager
-def demo_node(*args: str, env: dict | None = None):
+def demo_node(*args: str):
     """Start the command; yield its base URL and the list of lines it prints (filled as it runs)."""
-    inherited = {key: value for key, value in os.environ.items() if key != "NODE_API_KEY"}
-    process_env = {
-        **inherited,
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "DEBUG": "true",
-        "DATABASE_URL": services.test_database_url(),
-        "PORTAL_BASE_URL": settings.PORTAL_BASE_URL,
-        "PYTHONUNBUFFERED": "1",
-        **(env or {}),
-    }
+    process_env = services.django_process_env()
+    process_env.pop("NODE_API_KEY", None)  # --online must issue its own key
     process = subprocess.Popen(
         [sys.executable, "manage.py", "run_demo_node", *args, "--port", "0"],
         cwd=ROOT,
@@ -132,12 +122,7 @@ def test_unknown_node_is_a_clear_error(db):
     result = subprocess.run(
         [sys.executable, "manage.py", "run_demo_node", "no-such-node", "--port", "0"],
         cwd=ROOT,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
-            "DEBUG": "true",
-            "DATABASE_URL": services.test_database_url(),
-        },
+        env=services.django_process_env(),
         capture_output=True,
         text=True,
         timeout=60,
