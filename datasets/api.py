@@ -15,12 +15,12 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from datasets import duo, services
-from datasets.catalogue import data_use_labels, known_diseases, labels_for
-from datasets.matching import match_purpose
+from datasets.matcher_runtime import match_purpose
 from datasets.models import Dataset
 from datasets.permissions import may_manage_dataset
 from datasets.presenters import DatasetRow, present_datasets
 from datasets.selectors import CatalogueFilters, catalogue_search, dataset_for
+from datasets.term_cache import data_use_labels, known_diseases, labels_for
 from portal.exceptions import Conflict, InvalidInput, NotAllowed
 
 

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from accounts.models import Institution, User
 from datasets import duo, services
-from datasets.catalogue import known_diseases
 from datasets.models import DataAccessCommittee, DataNode, Dataset, DataType
+from datasets.term_cache import known_diseases
 
 HELSINKI = "https://ror.org/040af2s02"
 KAROLINSKA = "https://ror.org/056d84691"

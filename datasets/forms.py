@@ -9,8 +9,8 @@ from django import forms
 from django_countries import countries
 
 from datasets import duo
-from datasets.catalogue import known_diseases
 from datasets.models import DataAccessCommittee, DataNode
+from datasets.term_cache import known_diseases
 
 PERMISSION_CHOICES = [(duo.NRES, "NRES"), (duo.GRU, "GRU"), (duo.HMB, "HMB"), (duo.DS, "DS"), (duo.POA, "POA")]
 
@@ -139,7 +139,7 @@ class DataUseForm(forms.Form):
         return initial
 
     def modifier_rows(self) -> list[dict[str, Any]]:
-        from datasets.catalogue import catalogue
+        from datasets.term_cache import term_cache
 
         rows = []
         for term in duo.MODIFIERS:
@@ -147,7 +147,7 @@ class DataUseForm(forms.Form):
             rows.append(
                 {
                     "term": term,
-                    "label": catalogue.term(term).label,
+                    "label": term_cache.term(term).label,
                     "checkbox": self[f"mod_{short}"],
                     "param": self[f"param_{short}"] if f"param_{short}" in self.fields else None,
                 }

@@ -14,7 +14,7 @@ from pathlib import Path
 from django.db import transaction
 
 from datasets import duo
-from datasets.matcher import ancestor_closure
+from datasets.duo_matcher import ancestor_closure
 from datasets.models import DataUseTerm, DiseaseTerm
 
 DATA_DIR = Path(__file__).resolve().parent / "data"

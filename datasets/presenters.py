@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from datasets import duo
-from datasets.catalogue import catalogue, labels_for
 from datasets.models import Dataset, DataUseProfile
+from datasets.term_cache import labels_for, term_cache
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,11 @@ def _profile_data_use(profile: DataUseProfile) -> duo.DataUse:
 
 
 def present_data_use(data_use: duo.DataUse, labels: dict[str, str]) -> DataUseView:
-    info = catalogue.term(data_use.permission)
+    info = term_cache.term(data_use.permission)
     permission = TermView(info.id, info.shorthand, info.label, duo.permission_sentence(data_use, labels), {})
     modifiers = []
     for mod in data_use.modifiers:
-        term = catalogue.term(mod.term)
+        term = term_cache.term(mod.term)
         params = {k: v for k, v in mod.to_json().items() if k != "term"}
         modifiers.append(TermView(term.id, term.shorthand, term.label, duo.modifier_phrase(mod, labels), params))
     return DataUseView(

@@ -12,13 +12,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
 from datasets import duo, services
-from datasets.catalogue import labels_for
 from datasets.forms import CatalogueFilterForm, DacPolicyForm, DataUseForm, PurposeForm
-from datasets.matching import facts_for, match_purpose
+from datasets.matcher_runtime import facts_for, match_purpose
 from datasets.models import DacMembership, DataAccessCommittee, DataUseProfile, DiseaseTerm
 from datasets.permissions import datasets_visible_to, may_manage_committee, may_manage_dataset
 from datasets.presenters import present_data_use, present_datasets, present_profiles
 from datasets.selectors import CatalogueFilters, catalogue_search, dataset_for
+from datasets.term_cache import labels_for
 from portal.exceptions import InvalidInput, NotAllowed
 
 PAGE_SIZE = 20

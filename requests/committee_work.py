@@ -11,10 +11,10 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from datasets import duo
-from datasets.catalogue import known_diseases, labels_for
 from datasets.models import Dataset
 from datasets.permissions import VIEW_WORK, dacs_where
 from datasets.presenters import DataUseView, present_profiles
+from datasets.term_cache import known_diseases, labels_for
 from requests import services
 from requests.models import (
     Application,

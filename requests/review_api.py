@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from datasets import duo
-from datasets.catalogue import labels_for
+from datasets.term_cache import labels_for
 from portal.exceptions import InvalidInput
 from requests import selectors, services
 from requests.api import ERROR

@@ -67,7 +67,7 @@ class DatasetFactory:
 
     def __new__(cls, *, dac, title="A Dataset", data_use=None, status="published", nodes=(), **fields):
         from datasets import duo, services
-        from datasets.catalogue import known_diseases
+        from datasets.term_cache import known_diseases
 
         parsed = duo.parse_data_use(data_use or GRU_PROFILE, known_diseases=known_diseases)
         return services.dataset_create(

@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from datasets import duo
-from datasets.catalogue import known_diseases
-from datasets.matching import facts_for, match_purpose
+from datasets.matcher_runtime import facts_for, match_purpose
 from datasets.models import Dataset
+from datasets.term_cache import known_diseases
 from portal import audit, outbox
 from portal.exceptions import Conflict, InvalidInput, NotAllowed
 from requests import uploads

@@ -43,7 +43,7 @@ from datasets.duo import (
     parse_purpose,
     permission_sentence,
 )
-from datasets.matcher import (
+from datasets.duo_matcher import (
     ALGORITHM_VERSION,
     FREE_TEXT,
     Condition,

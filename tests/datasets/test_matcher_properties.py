@@ -37,7 +37,7 @@ from datasets.duo import (
     Primary,
     ResearchPurpose,
 )
-from datasets.matcher import Decision, MatchResult, ancestor_closure, match, read_mondo_parents
+from datasets.duo_matcher import Decision, MatchResult, ancestor_closure, match, read_mondo_parents
 
 PARENTS = read_mondo_parents()
 ANCESTORS = ancestor_closure(PARENTS)

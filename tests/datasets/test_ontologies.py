@@ -3,7 +3,7 @@ import csv
 import pytest
 from django.core.management import call_command
 
-from datasets.matcher import ancestor_closure
+from datasets.duo_matcher import ancestor_closure
 from datasets.models import DataUseTerm, DiseaseTerm
 from datasets.ontologies import DUO_CSV, load_duo, load_mondo
 

@@ -22,7 +22,7 @@ from datasets.duo import (
     Primary,
     ResearchPurpose,
 )
-from datasets.matcher import MONDO_TSV, Decision, load_ancestor_closure, match
+from datasets.duo_matcher import MONDO_TSV, Decision, load_ancestor_closure, match
 
 TARGET = 20_000
 REPEATS = 5

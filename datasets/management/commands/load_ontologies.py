@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand
 
-from datasets.catalogue import catalogue
 from datasets.duo import DUO_VERSION
 from datasets.ontologies import MONDO_RELEASE, load_duo, load_mondo
+from datasets.term_cache import term_cache
 
 
 class Command(BaseCommand):
@@ -13,4 +13,4 @@ class Command(BaseCommand):
         self.stdout.write(f"DUO {DUO_VERSION}: {duo_report}")
         mondo_report = load_mondo()
         self.stdout.write(f"MONDO {MONDO_RELEASE}: {mondo_report}")
-        catalogue.clear()
+        term_cache.clear()

@@ -1,11 +1,11 @@
-"""The matcher with the catalogue plugged in: the MONDO closure held in memory, labels for the
-messages, and the applicant facts read from an account."""
+"""The DUO matcher at run time: the pure matcher (duo_matcher) with the term cache plugged in (the MONDO
+closure held in memory, labels for the messages) and the applicant facts read from an account."""
 
 from __future__ import annotations
 
 from datasets import duo
-from datasets.catalogue import catalogue, labels_for
-from datasets.matcher import MatchResult, match
+from datasets.duo_matcher import MatchResult, match
+from datasets.term_cache import labels_for, term_cache
 
 
 def facts_for(user) -> duo.ApplicantFacts:
@@ -22,4 +22,4 @@ def facts_for(user) -> duo.ApplicantFacts:
 
 def match_purpose(data_use: duo.DataUse, purpose: duo.ResearchPurpose, facts: duo.ApplicantFacts) -> MatchResult:
     labels = labels_for(diseases={*data_use.diseases, *purpose.diseases})
-    return match(data_use, purpose, facts, ancestors=catalogue.ancestors(), labels=labels)
+    return match(data_use, purpose, facts, ancestors=term_cache.ancestors(), labels=labels)

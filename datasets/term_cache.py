@@ -1,4 +1,4 @@
-"""The term catalogue held in memory per process: DUO terms, and the MONDO ancestor closure the
+"""The term cache: DUO terms and the MONDO ancestor closure held in memory per process, which the
 matcher reads. Loaded once on first use; `load_ontologies` clears it."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ class TermInfo:
     deprecated: bool
 
 
-class Catalogue:
+class TermCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._terms: dict[str, TermInfo] | None = None
@@ -58,7 +58,7 @@ class Catalogue:
         return info
 
 
-catalogue = Catalogue()
+term_cache = TermCache()
 
 
 def known_diseases(ids: set[str]) -> set[str]:
