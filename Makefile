@@ -13,7 +13,7 @@ PORT ?= 8000
 help:
 	@echo "make run     install, migrate, load DUO/MONDO and demo data, serve on http://$(HOST):$(PORT)"
 	@echo "make test    the whole test suite (PostgreSQL: DATABASE_URL or the embedded server)"
-	@echo "make lint    ruff format check and lint"
+	@echo "make lint    ruff format check and lint, then the import contracts (lint-imports)"
 	@echo "make bench   benchmarks, printing figures"
 	@echo "make worker  a Celery worker (needs REDIS_URL)   make beat  the Celery beat scheduler"
 	@echo "make db-stop stop the embedded PostgreSQL        make lock  refresh constraints.txt"
@@ -55,6 +55,7 @@ bench: install
 lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format .

@@ -1,14 +1,9 @@
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.http import HttpRequest, HttpResponse
-from django.template import engines
-from django.urls import reverse
-from django.utils.cache import add_never_cache_headers
 
 from accounts import services
-from accounts.models import Institution, NodeApiKey, PersonalToken, User
+from accounts.models import Institution, PersonalToken, User
 
 
 @admin.register(Institution)
@@ -74,84 +69,3 @@ class PersonalTokenAdmin(admin.ModelAdmin):
         for token in queryset:
             services.personal_token_revoke(token=token, actor=request.user)
         self.message_user(request, f"{queryset.count()} token(s) revoked.", messages.SUCCESS)
-
-
-class NodeKeyCreationForm(forms.ModelForm):
-    days = forms.IntegerField(
-        required=False, min_value=1, max_value=services.TOKEN_MAX_DAYS, help_text="Empty: valid until revoked."
-    )
-
-    class Meta:
-        model = NodeApiKey
-        fields = ["node", "name"]
-
-
-# Rendered from the POST that created the key, never parked in a message: messages travel in a
-# cookie (or the session) in clear until the next page, and the key must exist only on this page.
-KEY_CREATED_PAGE = engines["django"].from_string(
-    """{% extends "admin/base_site.html" %}
-{% block content %}
-<p>New API key “{{ key.name }}” for the data node <strong>{{ key.node }}</strong>
-({% if key.expires_at %}expires {{ key.expires_at|date:"Y-m-d H:i" }} UTC{% else %}valid until revoked{% endif %}).</p>
-<p>Copy it now and send it to the node's operators over a safe channel: it is shown only once,
-the portal stores only its hash.</p>
-<p><code id="node-key">{{ secret }}</code></p>
-<p><a href="{{ list_url }}">Back to the node API keys</a></p>
-{% endblock %}"""
-)
-
-
-@admin.register(NodeApiKey)
-class NodeApiKeyAdmin(admin.ModelAdmin):
-    """Staff create, see and revoke data nodes' keys. A new key is shown once, on the page that
-    answers its creation; the hash is never shown. Keys are revoked, not deleted, so that the
-    list keeps the history of who could read what."""
-
-    list_display = ["node", "name", "display_prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
-    list_filter = [("revoked_at", admin.EmptyFieldListFilter), ("expires_at", admin.EmptyFieldListFilter), "node"]
-    search_fields = ["node__slug", "node__name", "name", "prefix"]
-    list_select_related = ["node"]
-    shown_fields = ["node", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
-    actions = ["revoke_selected"]
-
-    def get_fields(self, request: HttpRequest, obj: NodeApiKey | None = None) -> list[str]:
-        return ["node", "name", "days"] if obj is None else self.shown_fields
-
-    def get_readonly_fields(self, request: HttpRequest, obj: NodeApiKey | None = None) -> list[str]:
-        return [] if obj is None else self.shown_fields
-
-    def get_form(self, request: HttpRequest, obj: NodeApiKey | None = None, change: bool = False, **kwargs):
-        if obj is None:
-            kwargs["form"] = NodeKeyCreationForm
-        return super().get_form(request, obj, change=change, **kwargs)
-
-    def has_delete_permission(self, request: HttpRequest, obj: NodeApiKey | None = None) -> bool:
-        return False
-
-    def save_model(self, request: HttpRequest, obj: NodeApiKey, form: forms.ModelForm, change: bool) -> None:
-        if change:
-            return  # every field is read-only: there is nothing to save
-        row, secret = services.node_key_create(
-            node=obj.node, name=obj.name, days=form.cleaned_data["days"], actor=request.user
-        )
-        obj.pk = row.pk
-        obj.refresh_from_db()
-        obj.new_secret = secret  # for response_add; never saved, gone with the request
-
-    def response_add(self, request: HttpRequest, obj: NodeApiKey, post_url_continue: str | None = None):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "New node API key",
-            "key": obj,
-            "secret": obj.new_secret,
-            "list_url": reverse("admin:accounts_nodeapikey_changelist"),
-        }
-        response = HttpResponse(KEY_CREATED_PAGE.render(context, request))
-        add_never_cache_headers(response)
-        return response
-
-    @admin.action(description="Revoke selected keys", permissions=["change"])
-    def revoke_selected(self, request: HttpRequest, queryset) -> None:
-        for key in queryset:
-            services.node_key_revoke(key=key, actor=request.user)
-        self.message_user(request, f"{queryset.count()} key(s) revoked; their nodes are refused from now on.")

@@ -103,11 +103,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.name.split(" ")[0] if self.name else self.email
 
 
-# API keys look like <fixed text><40 url-safe characters>: gapp_ for a person's token, gapn_ for a
-# data node's key, so that scanners and people can tell them from other secrets (and from each
-# other), and the 8 characters after the fixed text identify one in lists and logs.
+# API keys look like <fixed text><40 url-safe characters>: gapp_ for a person's token (gapn_ for a
+# data node's key, datasets.models), so that scanners and people can tell them from other secrets
+# (and from each other), and the 8 characters after the fixed text identify one in lists and logs.
 TOKEN_KEY_PREFIX = "gapp_"  # noqa: S105 - a public marker, not a secret
-NODE_KEY_PREFIX = "gapn_"
 TOKEN_RANDOM_BYTES = 30  # 40 url-safe characters, 240 bits
 TOKEN_SHOWN_CHARS = 8
 
@@ -185,17 +184,3 @@ class PersonalToken(ApiKey):
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name = "personal API token"
-
-
-class NodeApiKey(ApiKey):
-    """A data node's key for the node API: `Authorization: Api-Key <key>`. It sees what its node
-    may see: the permits of the datasets the node hosts, or all of them for a broker node."""
-
-    KEY_PREFIX = NODE_KEY_PREFIX
-
-    node = models.ForeignKey("datasets.DataNode", on_delete=models.CASCADE, related_name="api_keys")
-    name = models.CharField(max_length=100, help_text="What the key is for, e.g. “beacon production”.")
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-        verbose_name = "node API key"

@@ -1,5 +1,5 @@
-"""Writes about accounts: registration, e-mail verification, profile changes, personal API tokens
-and the API keys of data nodes."""
+"""Writes about accounts: registration, e-mail verification, profile changes and personal API
+tokens, with the helpers every kind of API key shares (a data node's keys: datasets.services)."""
 
 from __future__ import annotations
 
@@ -10,24 +10,19 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import (
-    NODE_KEY_PREFIX,
     TOKEN_KEY_PREFIX,
     TOKEN_SHOWN_CHARS,
     ApiKey,
     Institution,
-    NodeApiKey,
     PersonalToken,
     User,
     api_key_hash,
     api_key_new,
 )
 from accounts.tasks import send_account_exists_email, send_verification_email
-from datasets.models import DataNode
-from portal import audit
 from portal.exceptions import InvalidInput, NotAllowed
 
 TOKEN_NAME_MAX = PersonalToken._meta.get_field("name").max_length
-NODE_KEY_NAME_MAX = NodeApiKey._meta.get_field("name").max_length
 # Ten years: long enough for any real use, and far from where a datetime would overflow.
 TOKEN_MAX_DAYS = 3650
 # last_used_at is a hint for people, not an audit trail: one write a minute per token is plenty.
@@ -77,7 +72,9 @@ def profile_update(*, user: User, name: str, institution: Institution | None, co
     return locked
 
 
-def _token_expiry(days: int | None, now: datetime) -> datetime | None:
+def api_key_expiry(days: int | None, now: datetime) -> datetime | None:
+    """When a key made `now` to last `days` days expires (None: never); raises InvalidInput
+    outside 1 to TOKEN_MAX_DAYS."""
     if days is None:
         return None
     if not 1 <= days <= TOKEN_MAX_DAYS:
@@ -85,7 +82,7 @@ def _token_expiry(days: int | None, now: datetime) -> datetime | None:
     return now + timedelta(days=days)
 
 
-def _key_fields(prefix: str) -> tuple[str, dict[str, str]]:
+def api_key_fields(prefix: str) -> tuple[str, dict[str, str]]:
     """A new key and what is stored of it: the shown prefix and the hash, never the key."""
     key = api_key_new(prefix)
     return key, {"prefix": key[len(prefix) :][:TOKEN_SHOWN_CHARS], "key_hash": api_key_hash(key)}
@@ -98,8 +95,8 @@ def personal_token_create(*, user: User, name: str, days: int | None = None) -> 
     if not name or len(name) > TOKEN_NAME_MAX:
         raise InvalidInput(f"Give the token a name of 1 to {TOKEN_NAME_MAX} characters.", code="invalid_token_name")
     now = timezone.now()
-    expires_at = _token_expiry(days, now)
-    key, stored = _key_fields(TOKEN_KEY_PREFIX)
+    expires_at = api_key_expiry(days, now)
+    key, stored = api_key_fields(TOKEN_KEY_PREFIX)
     with transaction.atomic():
         token = PersonalToken.objects.create(user=user, name=name, created_at=now, expires_at=expires_at, **stored)
     return token, key
@@ -120,10 +117,12 @@ def personal_token_revoke(*, token: PersonalToken, actor: User) -> PersonalToken
 
 def personal_token_mark_used(*, token: PersonalToken) -> bool:
     """Record that the token was used, at most once per TOKEN_USE_RESOLUTION; True if it wrote."""
-    return _mark_used(token)
+    return api_key_mark_used(token)
 
 
-def _mark_used(key: ApiKey) -> bool:
+def api_key_mark_used(key: ApiKey) -> bool:
+    """Set the key's last_used_at to now unless it was set less than TOKEN_USE_RESOLUTION ago;
+    True if it wrote."""
     now = timezone.now()
     if key.last_used_at is not None and key.last_used_at > now - TOKEN_USE_RESOLUTION:
         return False  # recorded recently, as the row just read says: no round trip at all
@@ -134,63 +133,3 @@ def _mark_used(key: ApiKey) -> bool:
     if updated:
         key.last_used_at = now
     return bool(updated)
-
-
-def node_key_create(
-    *, node: DataNode, name: str, days: int | None, broker: bool = False, actor: User | None = None
-) -> tuple[NodeApiKey, str]:
-    """Issue an API key for a data node, valid `days` days (None: until revoked); `broker=True` also
-    flags the node as the broker, which sees every permit. Returns the row and the key, which is
-    stored only as a hash. Raises InvalidInput for a bad name or number of days."""
-    name = name.strip()
-    if not name or len(name) > NODE_KEY_NAME_MAX:
-        raise InvalidInput(f"Give the key a name of 1 to {NODE_KEY_NAME_MAX} characters.", code="invalid_key_name")
-    now = timezone.now()
-    expires_at = _token_expiry(days, now)
-    key, stored = _key_fields(NODE_KEY_PREFIX)
-    with transaction.atomic():
-        if broker and not node.is_broker:
-            node.is_broker = True
-            node.save(update_fields=["is_broker"])
-        row = NodeApiKey.objects.create(node=node, name=name, created_at=now, expires_at=expires_at, **stored)
-        # A machine credential is an access grant: who issued it, for which node and scope, is audited.
-        audit.record(
-            action="node_key.created",
-            target=row,
-            actor=actor,
-            data={
-                "node": node.slug,
-                "broker": node.is_broker,
-                "prefix": row.display_prefix,
-                "expires_at": _iso(expires_at),
-            },
-        )
-    return row, key
-
-
-def node_key_revoke(*, key: NodeApiKey, actor: User | None) -> NodeApiKey:
-    """Revoke the node key at once; revoking twice keeps the first time. Only staff (or the system,
-    actor=None) may: raises NotAllowed otherwise."""
-    if actor is not None and not actor.is_staff:
-        raise NotAllowed("Only the portal staff may revoke a node's key.", code="not_staff")
-    with transaction.atomic():
-        locked = NodeApiKey.objects.select_for_update().select_related("node").get(pk=key.pk)
-        if locked.revoked_at is None:
-            locked.revoked_at = timezone.now()
-            locked.save(update_fields=["revoked_at"])
-            audit.record(
-                action="node_key.revoked",
-                target=locked,
-                actor=actor,
-                data={"node": locked.node.slug, "prefix": locked.display_prefix},
-            )
-    return locked
-
-
-def node_key_mark_used(*, key: NodeApiKey) -> bool:
-    """Record that the node key was used, at most once per TOKEN_USE_RESOLUTION; True if it wrote."""
-    return _mark_used(key)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None

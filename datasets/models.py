@@ -1,5 +1,5 @@
-"""The catalogue: DUO and MONDO terms, committees, data nodes, datasets and their versioned
-data-use profiles."""
+"""The catalogue: DUO and MONDO terms, committees, data nodes and their API keys, datasets and
+their versioned data-use profiles."""
 
 from __future__ import annotations
 
@@ -11,7 +11,12 @@ from django.db import models
 from django.utils import timezone
 from django_countries.fields import CountryField
 
+from accounts.models import ApiKey
 from datasets import duo
+
+# A node's key starts with gapn_ (a person's token with gapp_, see accounts.models), so that
+# scanners and people can tell the two apart and from other secrets.
+NODE_KEY_PREFIX = "gapn_"
 
 
 class DataUseTerm(models.Model):
@@ -116,6 +121,20 @@ class DataNode(models.Model):
         if self.pk is None:
             raise ValueError("A node's webhook secret is bound to its id: save the node first.")
         return f"datasets.datanode:{self.pk}:webhook"
+
+
+class NodeApiKey(ApiKey):
+    """A data node's key for the node API: `Authorization: Api-Key <key>`. It sees what its node
+    may see: the permits of the datasets the node hosts, or all of them for a broker node."""
+
+    KEY_PREFIX = NODE_KEY_PREFIX
+
+    node = models.ForeignKey(DataNode, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, help_text="What the key is for, e.g. “beacon production”.")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "node API key"
 
 
 class DataAccessCommittee(models.Model):

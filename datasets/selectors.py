@@ -28,7 +28,7 @@ def _permission_id(value: str) -> str:
 
 def catalogue_search(user, filters: CatalogueFilters) -> QuerySet[Dataset]:
     """Datasets `user` may see that pass every filter, in accession order. All conditions go
-    into one filter() so that conditions across relations are not widened (CONVENTIONS 6)."""
+    into one filter() so that conditions across relations are not widened (docs/conventions.md, "Selectors")."""
     conditions = Q()
     if filters.q.strip():
         text = filters.q.strip()

@@ -1,17 +1,22 @@
 """Writes to the catalogue: committee membership and review policy, datasets and their data-use
-profiles."""
+profiles, data nodes' webhooks and API keys."""
 
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import connection, transaction
+from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
+from accounts.models import User
+from accounts.services import api_key_expiry, api_key_fields, api_key_mark_used
 from datasets import duo
 from datasets.models import (
+    NODE_KEY_PREFIX,
     DacMembership,
     DataAccessCommittee,
     DataNode,
@@ -19,6 +24,7 @@ from datasets.models import (
     DataUseProfile,
     DataUseTerm,
     DiseaseTerm,
+    NodeApiKey,
 )
 from datasets.permissions import ALL_PERMISSIONS, MANAGE, ROLE_PERMISSIONS, dacs_where
 from portal import audit
@@ -34,24 +40,54 @@ def _sync_role_permissions(*, dac: DataAccessCommittee, user, role: str | None) 
             remove_perm(f"datasets.{perm}", user, dac)
 
 
-def dac_membership_set(*, dac: DataAccessCommittee, user, role: str, actor=None) -> DacMembership:
-    """Give `user` the role on the committee (adding or changing the membership) and the
-    matching object permissions, in one transaction."""
+def dac_membership_set(*, dac: DataAccessCommittee, user: User, role: str, actor: User | None = None) -> DacMembership:
+    """Give `user` the role on the committee (adding or changing the membership) and the matching
+    object permissions, audited as dac.role_granted in the same transaction; the role the user
+    holds already changes nothing and is not audited. Raises ValueError for an unknown role."""
     if role not in DacMembership.Role.values:
         raise ValueError(f"unknown committee role {role!r}")
     with transaction.atomic():
-        membership, _ = DacMembership.objects.select_for_update().update_or_create(
-            dac=dac, user=user, defaults={"role": role}
-        )
+        # The row lock makes two concurrent changes of a membership take turns, so each audit
+        # event's `before` is the role the other one left.
+        current = DacMembership.objects.select_for_update().filter(dac=dac, user=user).first()
+        before = current.role if current else None
+        membership, _ = DacMembership.objects.update_or_create(dac=dac, user=user, defaults={"role": role})
         _sync_role_permissions(dac=dac, user=user, role=role)
+        if before != role:
+            audit.record(
+                action="dac.role_granted",
+                target=dac,
+                actor=actor,
+                before={"role": before} if before else None,
+                after={"role": role},
+                data=_member_data(user),
+            )
     return membership
 
 
-def dac_membership_remove(*, membership: DacMembership, actor=None) -> None:
-    """End a membership and withdraw every committee permission it carried."""
+def dac_membership_remove(*, membership: DacMembership, actor: User | None = None) -> None:
+    """End a membership and withdraw every committee permission it carried, audited as
+    dac.role_removed in the same transaction; a membership ended already changes nothing."""
     with transaction.atomic():
-        _sync_role_permissions(dac=membership.dac, user=membership.user, role=None)
-        membership.delete()
+        # of=self: the membership row only, not the committee and the user it joins.
+        rows = DacMembership.objects.select_for_update(of=("self",)).select_related("dac", "user")
+        locked = rows.filter(pk=membership.pk).first()
+        if locked is None:
+            return
+        _sync_role_permissions(dac=locked.dac, user=locked.user, role=None)
+        locked.delete()
+        audit.record(
+            action="dac.role_removed",
+            target=locked.dac,
+            actor=actor,
+            before={"role": locked.role},
+            data=_member_data(locked.user),
+        )
+
+
+def _member_data(user: User) -> dict[str, str]:
+    # The stable id says who for good; the address, who it was when the log was written.
+    return {"user": str(user.sub), "email": user.email}
 
 
 def _next_accession() -> str:
@@ -248,3 +284,68 @@ def _checked_url(url: str) -> str:
             extra={"fields": {"url": "not an http(s) URL"}},
         ) from None
     return url
+
+
+# --- Data nodes' API keys -------------------------------------------------------------------------
+
+NODE_KEY_NAME_MAX = NodeApiKey._meta.get_field("name").max_length
+
+
+def node_key_create(
+    *, node: DataNode, name: str, days: int | None, broker: bool = False, actor: User | None = None
+) -> tuple[NodeApiKey, str]:
+    """Issue an API key for a data node, valid `days` days (None: until revoked); `broker=True` also
+    flags the node as the broker, which sees every permit. Returns the row and the key, which is
+    stored only as a hash. Raises InvalidInput for a bad name or number of days."""
+    name = name.strip()
+    if not name or len(name) > NODE_KEY_NAME_MAX:
+        raise InvalidInput(f"Give the key a name of 1 to {NODE_KEY_NAME_MAX} characters.", code="invalid_key_name")
+    now = timezone.now()
+    expires_at = api_key_expiry(days, now)
+    key, stored = api_key_fields(NODE_KEY_PREFIX)
+    with transaction.atomic():
+        if broker and not node.is_broker:
+            node.is_broker = True
+            node.save(update_fields=["is_broker"])
+        row = NodeApiKey.objects.create(node=node, name=name, created_at=now, expires_at=expires_at, **stored)
+        # A machine credential is an access grant: who issued it, for which node and scope, is audited.
+        audit.record(
+            action="node_key.created",
+            target=row,
+            actor=actor,
+            data={
+                "node": node.slug,
+                "broker": node.is_broker,
+                "prefix": row.display_prefix,
+                "expires_at": _iso(expires_at),
+            },
+        )
+    return row, key
+
+
+def node_key_revoke(*, key: NodeApiKey, actor: User | None) -> NodeApiKey:
+    """Revoke the node key at once; revoking twice keeps the first time. Only staff (or the system,
+    actor=None) may: raises NotAllowed otherwise."""
+    if actor is not None and not actor.is_staff:
+        raise NotAllowed("Only the portal staff may revoke a node's key.", code="not_staff")
+    with transaction.atomic():
+        locked = NodeApiKey.objects.select_for_update().select_related("node").get(pk=key.pk)
+        if locked.revoked_at is None:
+            locked.revoked_at = timezone.now()
+            locked.save(update_fields=["revoked_at"])
+            audit.record(
+                action="node_key.revoked",
+                target=locked,
+                actor=actor,
+                data={"node": locked.node.slug, "prefix": locked.display_prefix},
+            )
+    return locked
+
+
+def node_key_mark_used(*, key: NodeApiKey) -> bool:
+    """Record that the node key was used, at most once per TOKEN_USE_RESOLUTION; True if it wrote."""
+    return api_key_mark_used(key)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

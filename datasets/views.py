@@ -1,4 +1,5 @@
-"""Pages of the catalogue: search, dataset, committee and its policy, data-use editor and history."""
+"""Pages of the catalogue: search, dataset, committee and its policy, data-use editor and history,
+and the credits of the ontologies it is built from."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 from datasets import duo, services
 from datasets.forms import CatalogueFilterForm, DacPolicyForm, DataUseForm, PurposeForm
 from datasets.matcher_runtime import facts_for, match_purpose
-from datasets.models import DacMembership, DataAccessCommittee, DataUseProfile, DiseaseTerm
+from datasets.models import DacMembership, DataAccessCommittee, DataUseProfile, DataUseTerm, DiseaseTerm
+from datasets.ontologies import MONDO_RELEASE
 from datasets.permissions import datasets_visible_to, may_manage_committee, may_manage_dataset
 from datasets.presenters import present_data_use, present_datasets, present_profiles
 from datasets.selectors import CatalogueFilters, catalogue_search, dataset_for
@@ -189,3 +191,18 @@ def dac_policy(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, "The committee's policy is saved.")
             return redirect("datasets:dac_detail", slug=dac.slug)
     return render(request, "datasets/dac_policy.html", {"dac": dac, "form": form}, status=400 if form.errors else 200)
+
+
+@require_safe
+def about_data(request: HttpRequest) -> HttpResponse:
+    """Credits the ontologies the catalogue is built from, with their releases and licences."""
+    context = {
+        "duo_version": duo.DUO_VERSION,
+        "mondo_release": MONDO_RELEASE,
+        "duo_count": DataUseTerm.objects.count(),
+        "mondo_count": DiseaseTerm.objects.count(),
+        "terms": DataUseTerm.objects.filter(kind__in=["permission", "modifier"], deprecated=False).order_by(
+            "kind", "id"
+        ),
+    }
+    return render(request, "datasets/about_data.html", context)

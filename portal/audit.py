@@ -1,7 +1,7 @@
 """The portal audit log: append-only, hash-chained events written in the changing transaction.
 
 Call `record` from the service that makes the change, inside its transaction.atomic block
-(CONVENTIONS.md 4: explicitly, never from signals). Each event's hash covers its content and its
+(docs/conventions.md, "Audit explicitly": never from signals). Each event's hash covers its content and its
 predecessor's hash, so editing or removing an old event breaks every later link, and
 `verify_chain` finds the first broken one.
 """
@@ -18,6 +18,7 @@ from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from portal.audit_actions import AuditAction
 from portal.models import GENESIS_HASH, AuditEvent
 
 # The advisory-lock key that serialises appends ("portalAU" in ASCII; any fixed bigint would do,
@@ -36,7 +37,7 @@ class ChainReport:
 
 def record(
     *,
-    action: str,
+    action: AuditAction | str,
     target: models.Model,
     actor: AbstractBaseUser | None = None,
     before: dict | None = None,
@@ -46,6 +47,8 @@ def record(
     """Append one event about `target` to the chain; raises RuntimeError outside a transaction
     and ValueError for an unsaved target or actor."""
     _require_transaction("audit.record")
+    if action not in AuditAction.values:
+        raise ValueError(f"Unknown audit action {action!r}: add it to portal.audit_actions.AuditAction.")
     if target.pk is None:
         raise ValueError("audit.record needs a saved target (it has no primary key yet).")
     if actor is not None and actor.pk is None:
@@ -53,7 +56,7 @@ def record(
     event = AuditEvent(
         actor=actor,
         actor_label=actor.get_username() if actor is not None else SYSTEM_LABEL,
-        action=action,
+        action=str(action),
         target_type=target._meta.label_lower,
         target_id=str(target.pk),
         data=_event_data(before=before, after=after, data=data),
@@ -107,6 +110,15 @@ def _require_transaction(what: str) -> None:
     # (or the reverse), and the log would no longer tell the truth.
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError(f"{what} must be called inside the transaction.atomic() block of the change.")
+
+
+def lock_chain() -> None:
+    """Take the audit chain's lock now (it is taken by the first `record` of a transaction
+    anyway, and held until commit). The permit services take it before they lock or create a
+    permit: holding it, a transaction knows no other one is between reading a person's active
+    permit and committing its own (see docs/architecture.md, "One lock order")."""
+    _require_transaction("audit.lock_chain")
+    _lock_chain()
 
 
 def _lock_chain() -> None:

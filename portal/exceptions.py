@@ -1,15 +1,15 @@
 """Typed domain errors and the one DRF handler that turns every error into
-`{"code", "message", "extra"}` with the right HTTP status (API.md)."""
+`{"code", "message", "extra"}` with the right HTTP status (docs/node-contract.md, "Errors")."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.settings import api_settings
 
 
 class PortalError(Exception):
@@ -31,7 +31,10 @@ class InvalidInput(PortalError):
     status = 400
 
 
-class NotAllowed(PortalError):
+class NotAllowed(PortalError, PermissionDenied):
+    """The caller may see the object but not do this. Also Django's PermissionDenied, so that a
+    page raising it answers 403 like the API does."""
+
     code = "forbidden"
     status = 403
 
@@ -71,9 +74,14 @@ def _drf_code(exc: drf.APIException) -> str:
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """Render PortalError and DRF errors in the one error shape; leave the rest to Django."""
+    # Imported here: rest_framework.views loads the authentication classes, which import this module.
+    from rest_framework.views import exception_handler
+
     if isinstance(exc, PortalError):
         body = {"code": exc.code, "message": exc.message, "extra": exc.extra}
         return Response(body, status=exc.status)
+    if isinstance(exc, RequestDataTooBig):  # a multipart body's form fields past DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response({"code": "too_large", "message": "The request body is too large.", "extra": {}}, status=413)
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -82,8 +90,40 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if response is None or not isinstance(exc, drf.APIException):
         return response
     if isinstance(exc, drf.ValidationError):
-        body = {"code": "invalid", "message": "The request is not valid.", "extra": {"fields": response.data}}
+        body = {
+            "code": "invalid",
+            "message": "The request is not valid.",
+            "extra": {"fields": field_errors(response.data)},
+        }
     else:
         body = {"code": _drf_code(exc), "message": str(exc.detail), "extra": {}}
     response.data = body
     return response
+
+
+def field_errors(detail: Any, path: str = "") -> dict[str, str]:
+    """A serializer's nested error detail as the portal's flat `extra.fields`, named like the errors
+    the domain raises itself: `{"purpose.diseases": "...", "modifiers[0].months": "..."}`; errors
+    of a whole object are named by its path, and those of the whole body `body`."""
+    if isinstance(detail, dict):
+        fields: dict[str, str] = {}
+        for key, value in detail.items():
+            fields |= field_errors(value, _field_path(path, key))
+        return fields
+    if isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
+        # A list of objects: one entry per item, empty for the items without errors.
+        fields = {}
+        for index, item in enumerate(detail):
+            if item:
+                fields |= field_errors(item, f"{path}[{index}]")
+        return fields
+    messages = detail if isinstance(detail, list) else [detail]
+    return {path or "body": " ".join(str(message) for message in messages)}
+
+
+def _field_path(path: str, key: str | int) -> str:
+    if key == api_settings.NON_FIELD_ERRORS_KEY:
+        return path
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)

@@ -1,12 +1,13 @@
 """The outbox: side effects that must not be lost are written as rows in the changing
-transaction, then delivered after commit (CONVENTIONS.md 5).
+transaction, then delivered after commit (docs/conventions.md, "Side effects after commit").
 
 The after-commit task is the fast path; `drain` (Celery beat, every minute) is the safety net
 for a task the broker lost or could not take. Delivery is at least once: a worker that dies
 after sending but before marking the row sent leaves it to be sent again when its claim expires.
 
-Kinds: e-mails, and webhooks that push permit events to data nodes (API.md, "Webhook (push)"),
-signed with visa_verifier.webhook.sign so that nodes check them with the same code.
+Each kind of message has one sender, registered with `register_sender`: the kernel sends e-mail
+itself; an app that owns another kind registers its sender in its AppConfig.ready() (the data
+nodes' webhooks: datasets.webhooks). The outbox knows nothing of what a kind means.
 """
 
 from __future__ import annotations
@@ -14,31 +15,24 @@ from __future__ import annotations
 import json
 import logging
 import operator
-import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import reduce
 
-import httpx
 from django.db import transaction
 from django.db.models import Case, F, Q, QuerySet, When
 from django.db.models.functions import Least
 from django.template.loader import get_template
 from django.utils import timezone
 
-from datasets.models import DataNode
 from portal.mail import send_templated_email
 from portal.models import OutboxMessage
-from visa_verifier import webhook
 
 logger = logging.getLogger(__name__)
 
-# Tries of an e-mail, and of any kind without its own limit below.
+# Tries of an e-mail, and of any kind registered without its own limit.
 MAX_ATTEMPTS = 10
-# A webhook is tried until the node acknowledges it, for about a day: the waits double from
-# 30 s to the 1-hour cap (the 8th try comes 63.5 min after the first), then hourly; the 31st and last
-# try comes 24 h 3.5 min after the first. A node down longer catches up from the changes feed.
-MAX_ATTEMPTS_BY_KIND: dict[str, int] = {OutboxMessage.Kind.WEBHOOK: 31}
 CLAIM_DURATION = timedelta(minutes=5)
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
@@ -46,8 +40,6 @@ DRAIN_BATCH_SIZE = 100
 # Bounds one drain run; beat starts another a minute later anyway.
 DRAIN_MAX_BATCHES = 50
 _ERROR_LIMIT = 2000
-WEBHOOK_TIMEOUT = httpx.Timeout(10.0)
-WEBHOOK_USER_AGENT = "genome-access-portal-webhook/1"
 
 
 class Undeliverable(Exception):
@@ -55,8 +47,43 @@ class Undeliverable(Exception):
     without being sent, and not tried again."""
 
 
-class WebhookRejected(Exception):
-    """The receiver answered, but not with a 2xx: the message is tried again later."""
+@dataclass(frozen=True)
+class Sender:
+    """How messages of one kind leave: `send(payload)` returns once the receiver took the
+    message, raises Undeliverable when it never can, and raises anything else to be retried."""
+
+    kind: str
+    send: Callable[[dict], None]
+    max_attempts: int
+
+
+_SENDERS: dict[str, Sender] = {}
+
+
+def register_sender(kind: str, send: Callable[[dict], None], *, max_attempts: int = MAX_ATTEMPTS) -> Sender:
+    """Make `send` the sender of messages of `kind`, tried at most `max_attempts` times; raises
+    ValueError when the kind already has another sender or the limit is below 1."""
+    if max_attempts < 1:
+        raise ValueError(f"A sender needs at least one attempt, not {max_attempts}.")
+    sender = Sender(kind=kind, send=send, max_attempts=max_attempts)
+    # Registering the same sender again (AppConfig.ready() run twice) is harmless; a second
+    # sender for a kind would make delivery depend on the order apps load.
+    if _SENDERS.setdefault(kind, sender) != sender:
+        raise ValueError(f"Outbox messages of kind {kind!r} have a sender already: {_SENDERS[kind].send!r}.")
+    return sender
+
+
+def enqueue(*, kind: str, payloads: Iterable[dict]) -> list[OutboxMessage]:
+    """Store one message of `kind` per payload, all in one INSERT, each delivered once the caller's
+    transaction commits; raises RuntimeError outside a transaction, LookupError for a kind that
+    has no sender."""
+    _require_transaction("enqueue")
+    if kind not in _SENDERS:
+        raise LookupError(f"No outbox sender is registered for messages of kind {kind!r}.")
+    messages = OutboxMessage.objects.bulk_create(OutboxMessage(kind=kind, payload=payload) for payload in payloads)
+    for message in messages:
+        _deliver_after_commit(message.id)
+    return messages
 
 
 def enqueue_email(*, template: str, to: list[str], context: dict) -> OutboxMessage:
@@ -64,33 +91,8 @@ def enqueue_email(*, template: str, to: list[str], context: dict) -> OutboxMessa
     a transaction, TypeError for a context JSON cannot hold, TemplateDoesNotExist for a bad name."""
     _require_transaction("enqueue_email")
     _check_email(template=template, to=to, context=context)
-    message = OutboxMessage.objects.create(
-        kind=OutboxMessage.Kind.EMAIL, payload={"template": template, "to": list(to), "context": context}
-    )
-    _deliver_after_commit(message.id)
-    return message
-
-
-def enqueue_webhook(*, node_id: int, event_id: int, body: dict) -> OutboxMessage:
-    """Store a webhook POST of `body` about permit event `event_id` to the node, sent once the
-    caller's transaction commits; raises like enqueue_webhooks."""
-    return enqueue_webhooks(node_ids=[node_id], event_id=event_id, body=body)[0]
-
-
-def enqueue_webhooks(*, node_ids: Iterable[int], event_id: int, body: dict) -> list[OutboxMessage]:
-    """One webhook message per node, all in one INSERT; raises RuntimeError outside a transaction,
-    TypeError or ValueError for a body JSON cannot hold."""
-    _require_transaction("enqueue_webhooks")
-    # Serialised once, here: every try to every node sends the same bytes, in the feed's key order
-    # (jsonb would reorder the keys of a stored object).
-    text = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    messages = OutboxMessage.objects.bulk_create(
-        OutboxMessage(kind=OutboxMessage.Kind.WEBHOOK, payload={"node_id": node_id, "event_id": event_id, "body": text})
-        for node_id in node_ids
-    )
-    for message in messages:
-        _deliver_after_commit(message.id)
-    return messages
+    payload = {"template": template, "to": list(to), "context": context}
+    return enqueue(kind=OutboxMessage.Kind.EMAIL, payloads=[payload])[0]
 
 
 def deliver(message_id: int) -> bool:
@@ -100,12 +102,13 @@ def deliver(message_id: int) -> bool:
         return False
     message = OutboxMessage.objects.get(pk=message_id)
     try:
-        _SENDERS[message.kind](message.payload)
+        _SENDERS[message.kind].send(message.payload)
     except Undeliverable as exc:
         _close_unsent(message, exc)
         return False
     except Exception as exc:
-        # Whatever went wrong (SMTP, a template error), the row stays and is tried again later.
+        # Whatever went wrong (SMTP, a template error, a kind whose sender is not registered in
+        # this process), the row stays and is tried again later.
         _record_failure(message, exc)
         return False
     OutboxMessage.objects.filter(pk=message_id).update(sent_at=timezone.now(), claimed_until=None)
@@ -126,7 +129,8 @@ def drain(*, batch_size: int = DRAIN_BATCH_SIZE, max_batches: int = DRAIN_MAX_BA
 
 def max_attempts(kind: str) -> int:
     """How many times a message of this kind is tried before the outbox gives up on it."""
-    return MAX_ATTEMPTS_BY_KIND.get(kind, MAX_ATTEMPTS)
+    sender = _SENDERS.get(kind)
+    return sender.max_attempts if sender else MAX_ATTEMPTS
 
 
 def gave_up() -> Q:
@@ -148,10 +152,7 @@ def retry_now(messages: QuerySet[OutboxMessage]) -> int:
             next_attempt_at=timezone.now(),
             claimed_until=None,
             attempts=Case(
-                *(
-                    When(kind=kind, then=Least(F("attempts"), limit - 1))
-                    for kind, limit in MAX_ATTEMPTS_BY_KIND.items()
-                ),
+                *(When(kind=kind, then=Least(F("attempts"), limit - 1)) for kind, limit in _own_limits().items()),
                 default=Least(F("attempts"), MAX_ATTEMPTS - 1),
             ),
         )
@@ -165,9 +166,15 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
 
 
+def _own_limits() -> dict[str, int]:
+    """The kinds whose limit is not the default one, with their limits."""
+    return {kind: s.max_attempts for kind, s in _SENDERS.items() if s.max_attempts != MAX_ATTEMPTS}
+
+
 def _tries_left() -> Q:
-    own_limits = [Q(kind=kind, attempts__lt=limit) for kind, limit in MAX_ATTEMPTS_BY_KIND.items()]
-    default = Q(attempts__lt=MAX_ATTEMPTS) & ~Q(kind__in=list(MAX_ATTEMPTS_BY_KIND))
+    limits = _own_limits()
+    own_limits = [Q(kind=kind, attempts__lt=limit) for kind, limit in limits.items()]
+    default = Q(attempts__lt=MAX_ATTEMPTS) & ~Q(kind__in=list(limits))
     return reduce(operator.or_, own_limits, default)
 
 
@@ -235,38 +242,4 @@ def _send_email(payload: dict) -> None:
     send_templated_email(template=payload["template"], to=payload["to"], context=payload["context"])
 
 
-def _send_webhook(payload: dict) -> None:
-    # The node's URL and secret are read now, not when the event happened: a rotated secret or
-    # a moved endpoint applies to messages still waiting.
-    url, secret = _webhook_target(payload["node_id"])
-    body = payload["body"].encode()
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": WEBHOOK_USER_AGENT,
-        webhook.EVENT_HEADER: str(payload["event_id"]),
-        webhook.SIGNATURE_HEADER: webhook.sign(secret, body, int(time.time())),
-    }
-    # No redirects: the signed event goes to the configured URL or nowhere. Streamed, so the
-    # receiver's answer is never read into memory: only its status counts.
-    with (
-        httpx.Client(timeout=WEBHOOK_TIMEOUT, follow_redirects=False) as client,
-        client.stream("POST", url, content=body, headers=headers) as response,
-    ):
-        if not response.is_success:
-            raise WebhookRejected(f"the node answered HTTP {response.status_code}")
-
-
-def _webhook_target(node_id: int) -> tuple[str, str]:
-    node = DataNode.objects.filter(pk=node_id).only("webhook_url", "webhook_secret_sealed").first()
-    if node is None:
-        raise Undeliverable(f"data node {node_id} no longer exists")
-    secret = node.webhook_secret()
-    if not node.webhook_url or not secret:
-        raise Undeliverable(f"data node {node_id} has no webhook any more")
-    return node.webhook_url, secret
-
-
-_SENDERS: dict[str, Callable[[dict], None]] = {
-    OutboxMessage.Kind.EMAIL: _send_email,
-    OutboxMessage.Kind.WEBHOOK: _send_webhook,
-}
+register_sender(OutboxMessage.Kind.EMAIL, _send_email)

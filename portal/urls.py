@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from datasets import views as datasets_views
 from portal import views
 
 admin.site.site_header = "Genome Access Portal administration"
@@ -11,7 +12,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path(".well-known/jwks.json", views.jwks, name="jwks"),
     path("readyz", views.readyz, name="readyz"),
-    path("about/data/", views.about_data, name="about_data"),
+    path("about/data/", datasets_views.about_data, name="about_data"),
     path("accounts/", include("accounts.urls")),
     path("", include("datasets.urls")),
     path("requests/", include("requests.urls")),

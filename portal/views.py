@@ -23,25 +23,6 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-def about_data(request: HttpRequest) -> HttpResponse:
-    """Credits the ontologies the catalogue is built from, with their releases and licences."""
-    from datasets.duo import DUO_VERSION
-    from datasets.models import DataUseTerm, DiseaseTerm
-    from datasets.ontologies import MONDO_RELEASE
-
-    context = {
-        "duo_version": DUO_VERSION,
-        "mondo_release": MONDO_RELEASE,
-        "duo_count": DataUseTerm.objects.count(),
-        "mondo_count": DiseaseTerm.objects.count(),
-        "terms": DataUseTerm.objects.filter(kind__in=["permission", "modifier"], deprecated=False).order_by(
-            "kind", "id"
-        ),
-    }
-    return render(request, "portal/about_data.html", context)
-
-
-@require_safe
 def admin_login(request: HttpRequest) -> HttpResponse:
     """The admin signs in through the portal's own login, with its lockout and checks."""
     query = request.GET.urlencode()

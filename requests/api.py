@@ -1,75 +1,214 @@
-"""The people's API for applications (API.md): the same actions as the pages, for scripts."""
+"""The people's API for applications (README.md, "The API"): the same actions as the pages, for scripts.
+
+Each view's InputSerializer reads its body and OutputSerializer writes its answer, and both describe
+them in the OpenAPI document. The input fields below (shared by the request APIs) take JSON values as
+sent and name a wrong field as the domain's own errors do, under the view's own message."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
-from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.core.validators import ProhibitNullCharactersValidator
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.fields import empty
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 from rest_framework.views import APIView
 
 from datasets.models import Dataset
 from datasets.permissions import datasets_visible_to
-from portal.exceptions import InvalidInput, NotAllowed
+from portal.api import ErrorSerializer
+from portal.exceptions import InvalidInput, field_errors
 from requests import services
 from requests.models import Application
-from requests.permissions import applications_owned_by, applications_visible_to
+from requests.permissions import ApplicationAction, access_application
+from requests.selectors.applications import matches_shown, missing_agreements, my_applications
+from requests.selectors.permits import permits_of_application
 
-ERROR = inline_serializer(
-    "ApplicationError",
-    {"code": serializers.CharField(), "message": serializers.CharField(), "extra": serializers.DictField()},
-)
-APPLICATION = inline_serializer(
-    "Application",
-    {
-        "id": serializers.IntegerField(),
-        "status": serializers.CharField(),
-        "version": serializers.IntegerField(),
-        "title": serializers.CharField(),
-        "lay_summary": serializers.CharField(),
-        "abstract": serializers.CharField(),
-        "purpose": serializers.DictField(),
-        "requested_months": serializers.IntegerField(allow_null=True),
-        "datasets": serializers.ListField(child=serializers.CharField()),
-        "collaborators": serializers.ListField(child=serializers.DictField()),
-        "documents": serializers.ListField(child=serializers.DictField()),
-        "reviews": serializers.ListField(
-            child=serializers.DictField(), help_text='[{"id", "dac", "status", "datasets"}]'
-        ),
-        "match": serializers.DictField(help_text="accession -> matcher answer"),
-        "versions": serializers.ListField(child=serializers.DictField()),
-        "permits": serializers.ListField(child=serializers.DictField()),
-    },
-)
-DRAFT = inline_serializer(
-    "ApplicationDraft",
-    {
-        "title": serializers.CharField(required=False),
-        "lay_summary": serializers.CharField(required=False),
-        "abstract": serializers.CharField(required=False),
-        "purpose": serializers.DictField(required=False),
-        "datasets": serializers.ListField(child=serializers.CharField(), required=False),
-        "requested_months": serializers.IntegerField(required=False),
-        "collaborators": serializers.ListField(child=serializers.EmailField(), required=False),
-    },
-)
+# --- Reading input (shared by the request APIs) -------------------------------------------------
+
+
+# An API view's input, a JSON object body or the query parameters. `read` gives the validated data
+# or raises the 400 `invalid` (InvalidInput) with `extra.fields` naming each wrong field; a body that
+# is not a JSON object is named `body`. (A comment, not a docstring: the OpenAPI document would show
+# it as the description of every input.)
+class PortalInput(serializers.Serializer):
+    invalid_message: ClassVar[str] = "The request is not valid."
+    not_an_object: ClassVar[tuple[str, str]] = ("The body must be a JSON object.", "must be an object")
+
+    @classmethod
+    def read(cls, data: Any, **context: Any) -> dict[str, Any]:
+        if not isinstance(data, Mapping):
+            message, problem = cls.not_an_object
+            raise InvalidInput(message, extra={"fields": {"body": problem}})
+        serializer = cls(data=data, context=context)
+        if not serializer.is_valid():
+            raise cls.invalid(field_errors(serializer.errors))
+        return serializer.validated_data
+
+    @classmethod
+    def invalid(cls, fields: dict[str, str]) -> InvalidInput:
+        return InvalidInput(cls.invalid_message, extra={"fields": fields})
+
+
+class _JsonValue:
+    """A JSON value of one type, taken as sent: DRF's own fields would also take "12" for 12, 3
+    for "3" and "yes" for true. With `null_is_absent=True` a null reads as a field left out."""
+
+    json_type: ClassVar[type] = object
+
+    def __init__(self, *args: Any, null_is_absent: bool = False, **kwargs: Any):
+        self.null_is_absent = null_is_absent
+        super().__init__(*args, **kwargs)
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        return super().validate_empty_values(empty if data is None and self.null_is_absent else data)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, self.json_type) or (isinstance(data, bool) and self.json_type is not bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class _Whole:
+    """A list or object that is right or wrong as a whole: an error in any item is the field's own
+    `invalid` message, under the field's name."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError:
+            self.fail("invalid")
+
+
+class Text(_JsonValue, serializers.CharField):
+    """Text as sent: not trimmed, blank allowed, and none of CharField's checks of its characters
+    (a NUL or a lone surrogate): what text is acceptable is the domain's rule, and a node's token
+    with odd characters is simply not a visa."""
+
+    json_type = str
+    default_error_messages = {"invalid": "must be text", "null": "must be text"}
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+        unchecked = (ProhibitNullCharactersValidator, ProhibitSurrogateCharactersValidator)
+        self.validators = [v for v in self.validators if not isinstance(v, unchecked)]
+
+
+class TextChoice(_JsonValue, serializers.ChoiceField):
+    json_type = str
+    default_error_messages = {"invalid": "must be text"}
+
+
+class WholeNumber(_JsonValue, serializers.IntegerField):
+    json_type = int
+    default_error_messages = {"invalid": "must be a whole number"}
+
+
+class TrueOrFalse(_JsonValue, serializers.BooleanField):
+    json_type = bool
+    default_error_messages = {"invalid": "must be true or false"}
+
+
+class JsonList(_Whole, _JsonValue, serializers.ListField):
+    json_type = list
+    default_error_messages = {"invalid": "must be a list"}
+
+
+class JsonObject(_Whole, _JsonValue, serializers.DictField):
+    json_type = dict
+    default_error_messages = {"invalid": "must be an object"}
+
+
+def _all(message: str) -> dict[str, str]:
+    """One message for every way a field can be wrong."""
+    return dict.fromkeys(("required", "null", "invalid", "invalid_choice", "min_value", "max_value"), message)
+
+
+# --- Answers ------------------------------------------------------------------------------------
+
+
+class PersonSerializer(serializers.Serializer):
+    sub = serializers.UUIDField(help_text="The person's stable id (the visa `sub`)")
+    name = serializers.CharField()
+
+
+class ApplicationCollaboratorSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    accepted_agreements = serializers.BooleanField(
+        help_text="Accepted the current agreement of every requested dataset"
+    )
+
+
+class ApplicationDocumentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    name = serializers.CharField()
+    size = serializers.IntegerField(help_text="Bytes")
+    expires_on = serializers.DateField(allow_null=True)
+    current = serializers.BooleanField(help_text="False once a later document of its kind replaced it")
+
+
+class ApplicationReviewSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    dac = serializers.SlugField(help_text="The committee's slug")
+    # Text, not a choice: an enum named "status" would collide with the other "status" enums.
+    status = serializers.CharField()
+    datasets = serializers.ListField(child=serializers.CharField(), help_text="Accessions this committee reviews")
+
+
+class ApplicationVersionSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    submitted_at = serializers.DateTimeField()
+
+
+class ApplicationPermitSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    grantee = serializers.UUIDField(help_text="The holder's `sub`")
+    dataset = serializers.CharField(help_text="Accession")
+    status = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+
+
+class ApplicationSerializer(serializers.Serializer):
+    """An application as its applicant and collaborators read it (application_json)."""
+
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    version = serializers.IntegerField(help_text="The number of submitted versions")
+    applicant = PersonSerializer()
+    title = serializers.CharField()
+    lay_summary = serializers.CharField()
+    abstract = serializers.CharField()
+    purpose = serializers.DictField(help_text="The research purpose, as the matcher reads it")
+    requested_months = serializers.IntegerField(allow_null=True)
+    datasets = serializers.ListField(child=serializers.CharField(), help_text="Accessions")
+    collaborators = ApplicationCollaboratorSerializer(many=True)
+    documents = ApplicationDocumentSerializer(many=True)
+    reviews = ApplicationReviewSerializer(many=True)
+    match = serializers.DictField(child=serializers.DictField(allow_null=True), help_text="accession -> matcher answer")
+    versions = ApplicationVersionSerializer(many=True)
+    permits = ApplicationPermitSerializer(many=True)
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField()
 
 
 def application_json(app: Application) -> dict[str, Any]:
     items = list(app.requested.select_related("dataset"))
-    live = services.dataset_matches(app) if app.editable else {}
     reviews = []
     for review in app.reviews.select_related("dac").order_by("dac__name"):
         accessions = [i.dataset.accession for i in items if i.review_id == review.pk]
         reviews.append({"id": review.pk, "dac": review.dac.slug, "status": review.status, "datasets": accessions})
-    missing = services.missing_agreements(app)
+    missing = missing_agreements(app)
     return {
         "id": app.pk,
         "status": app.status,
@@ -96,244 +235,317 @@ def application_json(app: Application) -> dict[str, Any]:
             for d in app.documents.all()
         ],
         "reviews": reviews,
-        "match": {i.dataset.accession: (i.match or live.get(i.dataset.accession)) for i in items},
+        "match": matches_shown(app),
         "versions": [{"number": v.number, "submitted_at": v.submitted_at} for v in app.versions.order_by("number")],
-        "permits": [],
+        "permits": [
+            {
+                "id": p.pk,
+                "grantee": str(p.grantee.sub),
+                "dataset": p.dataset.accession,
+                "status": p.status,
+                "starts_at": p.starts_at,
+                "expires_at": p.expires_at,
+            }
+            for p in permits_of_application(app.pk)
+        ],
         "submitted_at": app.submitted_at,
         "updated_at": app.updated_at,
     }
 
 
-def _text(body: dict, key: str, errors: dict) -> str | None:
-    if key not in body:
-        return None
-    if not isinstance(body[key], str):
-        errors[key] = "must be text"
-        return None
-    return body[key]
+def _application(app: Application) -> dict[str, Any]:
+    return ApplicationSerializer(application_json(app)).data
 
 
-def _datasets(user, body: dict, errors: dict) -> list[Dataset] | None:
-    if "datasets" not in body:
-        return None
-    raw = body["datasets"]
-    if not isinstance(raw, list) or not all(isinstance(a, str) for a in raw):
-        errors["datasets"] = "must be a list of accessions"
-        return None
-    wanted = [a.upper() for a in raw]
-    found = {
-        d.accession: d for d in datasets_visible_to(user).filter(accession__in=wanted, status=Dataset.Status.PUBLISHED)
-    }
-    unknown = [a for a in wanted if a not in found]
-    if unknown:
-        errors["datasets"] = f"unknown or unpublished datasets: {', '.join(unknown)}"
-        return None
-    return [found[a] for a in wanted]
+# --- Input --------------------------------------------------------------------------------------
+
+_MONTHS = f"must be a whole number of months from 1 to {services.MAX_MONTHS}"
 
 
-def _changes(user, body: Any) -> tuple[services.DraftChanges, list[Dataset] | None]:
-    if not isinstance(body, dict):
-        raise InvalidInput("The body must be a JSON object.", extra={"fields": {"body": "must be an object"}})
-    errors: dict[str, str] = {}
-    texts = {k: _text(body, k, errors) for k in ("title", "lay_summary", "abstract")}
-    purpose = body.get("purpose")
-    if purpose is not None and not isinstance(purpose, dict):
-        errors["purpose"] = "must be an object"
-    months = body.get("requested_months")
-    if months is not None and (
-        isinstance(months, bool) or not isinstance(months, int) or not 0 < months <= services.MAX_MONTHS
-    ):
-        errors["requested_months"] = f"must be a whole number of months from 1 to {services.MAX_MONTHS}"
-    collaborators = body.get("collaborators")
-    if collaborators is not None:
-        field = serializers.ListField(child=serializers.EmailField())
-        try:
-            collaborators = field.run_validation(collaborators)
-        except serializers.ValidationError:
-            errors["collaborators"] = "must be a list of e-mail addresses"
-    datasets = _datasets(user, body, errors)
-    if errors:
-        raise InvalidInput("The application data is not valid.", extra={"fields": errors})
-    changes = services.DraftChanges(purpose=purpose, requested_months=months, collaborators=collaborators, **texts)
-    return changes, datasets
+class ApplicationDraftSerializer(PortalInput):
+    """What a new draft or an edit sets; a field left out (or null, where that is allowed) is
+    left as it is."""
+
+    invalid_message = "The application data is not valid."
+
+    title = Text(required=False)
+    lay_summary = Text(required=False)
+    abstract = Text(required=False)
+    purpose = JsonObject(required=False, null_is_absent=True)
+    requested_months = WholeNumber(
+        required=False,
+        null_is_absent=True,
+        min_value=1,
+        max_value=services.MAX_MONTHS,
+        error_messages=_all(_MONTHS),
+    )
+    collaborators = JsonList(
+        child=serializers.EmailField(),
+        required=False,
+        null_is_absent=True,
+        error_messages=_all("must be a list of e-mail addresses"),
+        help_text="E-mail addresses to invite; the whole list",
+    )
+    datasets = JsonList(
+        child=Text(),
+        required=False,
+        error_messages=_all("must be a list of accessions"),
+        help_text="Accessions of published datasets; the whole list",
+    )
+
+    def validate_datasets(self, accessions: list[str]) -> list[Dataset]:
+        wanted = [a.upper() for a in accessions]
+        visible = datasets_visible_to(self.context["user"])
+        found = {d.accession: d for d in visible.filter(accession__in=wanted, status=Dataset.Status.PUBLISHED)}
+        unknown = [a for a in wanted if a not in found]
+        if unknown:
+            raise serializers.ValidationError(f"unknown or unpublished datasets: {', '.join(unknown)}")
+        return [found[a] for a in wanted]
+
+
+_FORBIDDEN = OpenApiResponse(ErrorSerializer, description="Only the applicant may do this (`forbidden`).")
+_NOT_EDITABLE = OpenApiResponse(
+    ErrorSerializer, description="The application is no longer a draft or returned (`not_editable`)."
+)
 
 
 def _own(request: Request, pk: int) -> Application:
     """The caller's own application; 404 when they may not see it, 403 when they may see but not change it."""
-    app = applications_visible_to(request.user).filter(pk=pk).first()
-    if app is None:
-        raise Http404
-    if not applications_owned_by(request.user).filter(pk=pk).exists():
-        raise NotAllowed("Only the applicant may do this.")
-    return app
+    return access_application(request.user, pk, ApplicationAction.CHANGE)
+
+
+# --- Views --------------------------------------------------------------------------------------
+
+
+class ApplicationSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    status = serializers.CharField()
+    version = serializers.IntegerField()
+    updated_at = serializers.DateTimeField()
 
 
 class ApplicationListApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    InputSerializer = ApplicationDraftSerializer
+
+    class OutputSerializer(serializers.Serializer):
+        results = ApplicationSummarySerializer(many=True)
+
     @extend_schema(
         operation_id="applications_list",
         summary="Your applications (as applicant or collaborator)",
-        responses={
-            200: inline_serializer(
-                "ApplicationSummary", {"results": serializers.ListField(child=serializers.DictField())}
-            )
-        },
+        responses=OutputSerializer,
     )
     def get(self, request: Request) -> Response:
-        apps = applications_visible_to(request.user).filter(applicant=request.user) | applications_visible_to(
-            request.user
-        ).filter(collaborators__user=request.user)
         rows = [
             {"id": a.pk, "title": a.title, "status": a.status, "version": a.version, "updated_at": a.updated_at}
-            for a in apps.distinct().order_by("-updated_at")
+            for a in my_applications(request.user)
         ]
-        return Response({"results": rows})
+        return Response(self.OutputSerializer({"results": rows}).data)
 
     @extend_schema(
         operation_id="applications_create",
         summary="Create a draft",
-        request=DRAFT,
-        responses={201: APPLICATION, 400: ERROR},
+        request=InputSerializer,
+        responses={201: ApplicationSerializer},
     )
     def post(self, request: Request) -> Response:
-        changes, datasets = _changes(request.user, request.data)
+        data = self.InputSerializer.read(request.data, user=request.user)
+        datasets = data.pop("datasets", None)
         if not datasets:
             raise InvalidInput("Name at least one dataset.", extra={"fields": {"datasets": "required"}})
         app = services.application_create(applicant=request.user, datasets=datasets)
-        app = services.application_update(application=app, changes=changes, actor=request.user)
-        return Response(application_json(app), status=status.HTTP_201_CREATED)
+        app = services.application_update(application=app, changes=services.DraftChanges(**data), actor=request.user)
+        return Response(_application(app), status=status.HTTP_201_CREATED)
 
 
 class ApplicationDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(
-        operation_id="applications_retrieve", summary="Read an application", responses={200: APPLICATION, 404: ERROR}
-    )
+    InputSerializer = ApplicationDraftSerializer
+    OutputSerializer = ApplicationSerializer
+
+    @extend_schema(operation_id="applications_retrieve", summary="Read an application", responses=OutputSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        app = applications_visible_to(request.user).filter(pk=pk).first()
-        if app is None:
-            raise Http404
-        return Response(application_json(app))
+        return Response(_application(access_application(request.user, pk)))
 
     @extend_schema(
         operation_id="applications_update",
         summary="Edit a draft or returned application",
-        request=DRAFT,
-        responses={200: APPLICATION, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
+        request=InputSerializer,
+        responses={200: OutputSerializer, 403: _FORBIDDEN, 409: _NOT_EDITABLE},
     )
     def patch(self, request: Request, pk: int) -> Response:
         app = _own(request, pk)
-        changes, datasets = _changes(request.user, request.data)
-        if datasets is not None:
-            changes = services.DraftChanges(**{**changes.__dict__, "datasets": datasets})
-        app = services.application_update(application=app, changes=changes, actor=request.user)
-        return Response(application_json(app))
+        data = self.InputSerializer.read(request.data, user=request.user)
+        app = services.application_update(application=app, changes=services.DraftChanges(**data), actor=request.user)
+        return Response(_application(app))
+
+
+class IsoDateField(serializers.DateField):
+    """A date as YYYY-MM-DD (what datetime.date.fromisoformat reads)."""
+
+    def to_internal_value(self, data: Any) -> dt.date:
+        if not isinstance(data, str):
+            self.fail("invalid", format="YYYY-MM-DD")
+        try:
+            return dt.date.fromisoformat(data)
+        except ValueError:
+            self.fail("invalid", format="YYYY-MM-DD")
 
 
 class ApplicationDocumentApi(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser, FormParser]
 
+    class InputSerializer(PortalInput):
+        """The fields are checked in order and the first wrong one is named, with its own message."""
+
+        MESSAGES: ClassVar[dict[str, str]] = {
+            "kind": "Only kind=ethics_approval is accepted.",
+            "file": "Attach the PDF as the field 'file'.",
+            "expires_on": "expires_on must be a date YYYY-MM-DD.",
+        }
+
+        kind = TextChoice(choices=["ethics_approval"], default="ethics_approval", error_messages=_all("unknown kind"))
+        file = serializers.FileField(
+            allow_empty_file=True,  # the PDF check of the service names what is wrong with the file
+            error_messages=dict.fromkeys(("required", "null", "invalid", "no_name", "empty", "max_length"), "required"),
+        )
+        expires_on = IsoDateField(error_messages=_all("not a date"))
+
+        @classmethod
+        def invalid(cls, fields: dict[str, str]) -> InvalidInput:
+            first = next(iter(fields))
+            return InvalidInput(cls.MESSAGES[first], extra={"fields": {first: fields[first]}})
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        kind = serializers.CharField()
+        name = serializers.CharField(source="original_name")
+        size = serializers.IntegerField(help_text="Bytes")
+        sha256 = serializers.CharField()
+        expires_on = serializers.DateField()
+
     @extend_schema(
         operation_id="applications_documents_create",
         summary="Upload an ethics approval (PDF, at most 10 MB)",
-        request={
-            "multipart/form-data": inline_serializer(
-                "DocumentUpload",
-                {
-                    "kind": serializers.ChoiceField(choices=["ethics_approval"]),
-                    "expires_on": serializers.DateField(),
-                    "file": serializers.FileField(),
-                },
-            )
+        request={"multipart/form-data": InputSerializer},
+        responses={
+            201: OutputSerializer,
+            400: OpenApiResponse(
+                ErrorSerializer,
+                description="`invalid`, naming the first wrong field (`kind`, `file`, `expires_on`); "
+                "`invalid_document` when the file is not a PDF or the approval's expiry is not in the future.",
+            ),
+            403: _FORBIDDEN,
+            409: _NOT_EDITABLE,
         },
-        responses={201: OpenApiTypes.OBJECT, 400: ERROR, 404: ERROR, 409: ERROR},
     )
     def post(self, request: Request, pk: int) -> Response:
         app = _own(request, pk)
-        if request.data.get("kind", "ethics_approval") != "ethics_approval":
-            raise InvalidInput("Only kind=ethics_approval is accepted.", extra={"fields": {"kind": "unknown kind"}})
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise InvalidInput("Attach the PDF as the field 'file'.", extra={"fields": {"file": "required"}})
-        try:
-            expires = dt.date.fromisoformat(request.data.get("expires_on") or "")
-        except ValueError:
-            raise InvalidInput(
-                "expires_on must be a date YYYY-MM-DD.", extra={"fields": {"expires_on": "not a date"}}
-            ) from None
+        # The form as a plain dict (the last value of a repeated field): an empty value is then a
+        # value, not a field left out.
+        data = self.InputSerializer.read(request.data.dict())
         document = services.application_document_add(
-            application=app, upload=upload, expires_on=expires, actor=request.user
+            application=app, upload=data["file"], expires_on=data["expires_on"], actor=request.user
         )
-        body = {
-            "id": document.pk,
-            "kind": document.kind,
-            "name": document.original_name,
-            "size": document.size,
-            "sha256": document.sha256,
-            "expires_on": document.expires_on,
-        }
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(self.OutputSerializer(document).data, status=status.HTTP_201_CREATED)
+
+
+class AcceptedAgreementSerializer(serializers.Serializer):
+    dataset = serializers.CharField(source="dataset.accession", help_text="Accession")
+    agreement_version = serializers.CharField()
 
 
 class ApplicationAgreementsApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    class OutputSerializer(serializers.Serializer):
+        accepted = AcceptedAgreementSerializer(many=True)
+
     @extend_schema(
         operation_id="applications_agreements_accept",
         summary="Accept the data access agreements of the application's datasets",
         request=None,
-        responses={200: OpenApiTypes.OBJECT, 403: ERROR, 404: ERROR},
+        responses={
+            200: OutputSerializer,
+            403: OpenApiResponse(
+                ErrorSerializer, description="Only the applicant and invited collaborators (`forbidden`)."
+            ),
+            409: OpenApiResponse(
+                ErrorSerializer, description="The application no longer takes agreements (`not_editable`)."
+            ),
+        },
     )
     def post(self, request: Request, pk: int) -> Response:
-        app = applications_visible_to(request.user).filter(pk=pk).first()
-        if app is None:
-            raise Http404
-        accepted = services.application_agreements_accept(application=app, user=request.user)
-        return Response(
-            {"accepted": [{"dataset": a.dataset.accession, "agreement_version": a.agreement_version} for a in accepted]}
-        )
+        app = access_application(request.user, pk, ApplicationAction.TAKE_PART)
+        accepted = services.application_agreements_accept(application=app, actor=request.user)
+        return Response(self.OutputSerializer({"accepted": accepted}).data)
 
 
 class ApplicationSubmitApi(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
 
+    class InputSerializer(PortalInput):
+        invalid_message = "justifications must map accessions to text."
+
+        justifications = JsonObject(
+            child=Text(),
+            required=False,
+            null_is_absent=True,
+            error_messages=_all("invalid"),
+            help_text="accession -> why access is justified where the matcher does not approve",
+        )
+
+        def validate_justifications(self, justifications: dict[str, str]) -> dict[str, str]:
+            return {accession.upper(): text for accession, text in justifications.items()}
+
+    OutputSerializer = ApplicationSerializer
+
     @extend_schema(
         operation_id="applications_submit",
         summary="Submit (or resubmit) the application",
-        request=inline_serializer(
-            "Submit", {"justifications": serializers.DictField(child=serializers.CharField(), required=False)}
-        ),
-        responses={200: APPLICATION, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            400: OpenApiResponse(
+                ErrorSerializer,
+                description="`invalid` (`justifications`), or `application_incomplete` with `extra.fields` "
+                "naming what is missing.",
+            ),
+            403: _FORBIDDEN,
+            409: OpenApiResponse(ErrorSerializer, description="Submitted already (`invalid_transition`)."),
+        },
     )
     def post(self, request: Request, pk: int) -> Response:
         app = _own(request, pk)
-        body = request.data if isinstance(request.data, dict) else {}
-        justifications = body.get("justifications")
-        if justifications is not None and (
-            not isinstance(justifications, dict) or not all(isinstance(v, str) for v in justifications.values())
-        ):
-            raise InvalidInput(
-                "justifications must map accessions to text.", extra={"fields": {"justifications": "invalid"}}
-            )
-        if justifications is not None:
-            justifications = {k.upper(): v for k, v in justifications.items()}
-        app = services.application_submit(application=app, actor=request.user, justifications=justifications)
-        return Response(application_json(app))
+        # A body that is not an object reads as an empty one: nothing to justify.
+        data = self.InputSerializer.read(request.data if isinstance(request.data, dict) else {})
+        app = services.application_submit(
+            application=app, actor=request.user, justifications=data.get("justifications")
+        )
+        return Response(_application(app))
 
 
 class ApplicationWithdrawApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    OutputSerializer = ApplicationSerializer
+
     @extend_schema(
         operation_id="applications_withdraw",
         summary="Withdraw before a decision",
         request=None,
-        responses={200: APPLICATION, 403: ERROR, 404: ERROR, 409: ERROR},
+        responses={
+            200: OutputSerializer,
+            403: _FORBIDDEN,
+            409: OpenApiResponse(ErrorSerializer, description="Decided or withdrawn already (`invalid_transition`)."),
+        },
     )
     def post(self, request: Request, pk: int) -> Response:
         app = services.application_withdraw(application=_own(request, pk), actor=request.user)
-        return Response(application_json(app))
+        return Response(_application(app))

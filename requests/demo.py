@@ -12,6 +12,7 @@ from accounts.models import User
 from datasets.models import Dataset
 from requests import services
 from requests.models import Application, Review
+from requests.selectors.applications import needs_ethics_approval
 
 # The smallest well-formed PDF, standing in for an ethics approval letter.
 DEMO_PDF = (
@@ -32,8 +33,8 @@ def _draft(applicant: User, dataset_titles: list[str], *, title: str, purpose: d
         requested_months=months,
     )
     app = services.application_update(application=app, changes=changes, actor=applicant)
-    services.application_agreements_accept(application=app, user=applicant)
-    if services.needs_ethics_approval(app):
+    services.application_agreements_accept(application=app, actor=applicant)
+    if needs_ethics_approval(app):
         upload = SimpleUploadedFile("ethics-approval.pdf", DEMO_PDF, content_type="application/pdf")
         expires = timezone.localdate() + dt.timedelta(days=365)
         services.application_document_add(application=app, upload=upload, expires_on=expires, actor=applicant)
@@ -57,7 +58,7 @@ def seed_applications() -> int:
     review = Review.objects.get(application=breast)
     services.review_vote(
         review=review,
-        member=User.objects.get(email="cancer-dac-member@demo.example"),
+        actor=User.objects.get(email="cancer-dac-member@demo.example"),
         choice="approve",
         comment="Well argued; the cohorts fit.",
     )

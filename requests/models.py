@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from datasets.models import DataAccessCommittee, Dataset
+from portal.workflow import StatusGuarded, StatusGuardedQuerySet
 
 
 class ApplicationStatus(models.TextChoices):
@@ -20,7 +21,7 @@ class ApplicationStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
-class Application(models.Model):
+class Application(StatusGuarded):
     """A researcher's request for access to one or more datasets, possibly of several DACs.
 
     While a draft (or returned), fields hold whatever was typed, valid or not, so that nothing
@@ -40,6 +41,10 @@ class Application(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    # The workflow (states, moves) is requests.services.application_workflow.
+    INITIAL_STATES = frozenset({ApplicationStatus.DRAFT})
+    objects = StatusGuardedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -155,7 +160,7 @@ class ReviewStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", "Withdrawn"
 
 
-class Review(models.Model):
+class Review(StatusGuarded):
     """One DAC's review of the datasets it governs in one application."""
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="reviews")
@@ -164,6 +169,10 @@ class Review(models.Model):
     opened_at = models.DateTimeField(help_text="When the current round of review started.")
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+
+    # The workflow (states, moves) is requests.services.reviews.
+    INITIAL_STATES = frozenset({ReviewStatus.PENDING})
+    objects = StatusGuardedQuerySet.as_manager()
 
     class Meta:
         ordering = ["opened_at"]
@@ -261,17 +270,30 @@ class PermitStatus(models.TextChoices):
     REPLACED = "replaced", "Replaced by a later permit"
 
 
-class PermitQuerySet(models.QuerySet):
+def live_permit_condition(now, via: str = "") -> Q:
+    """The one definition of a live permit, as a condition (on Permit, or through `via`, e.g.
+    "permit__"): active, started, not expired, and held by an active account. Expiry is read
+    from the clock at every read (a deactivated account keeps its permits on record but holds
+    no live access)."""
+    return Q(
+        **{
+            f"{via}status": PermitStatus.ACTIVE,
+            f"{via}starts_at__lte": now,
+            f"{via}expires_at__gt": now,
+            f"{via}grantee__is_active": True,
+        }
+    )
+
+
+class PermitQuerySet(StatusGuardedQuerySet):
     def live(self, now=None) -> PermitQuerySet:
-        """Active and not yet expired: expiry is read from the clock at every read."""
+        """Live permits (`live_permit_condition`)."""
         from django.utils import timezone
 
-        now = now or timezone.now()
-        # A deactivated account keeps its permits on record but holds no live access.
-        return self.filter(status=PermitStatus.ACTIVE, starts_at__lte=now, expires_at__gt=now, grantee__is_active=True)
+        return self.filter(live_permit_condition(now or timezone.now()))
 
 
-class Permit(models.Model):
+class Permit(StatusGuarded):
     """Access to one dataset for one person, from an approval, until expires_at."""
 
     grantee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="permits")
@@ -289,6 +311,8 @@ class Permit(models.Model):
     revoked_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # The workflow (states, moves) is requests.services.permits.
+    INITIAL_STATES = frozenset({PermitStatus.ACTIVE})
     objects = PermitQuerySet.as_manager()
 
     class Meta:
@@ -308,10 +332,11 @@ class Permit(models.Model):
         return f"Permit {self.pk}: {self.grantee} on {self.dataset.accession}"
 
     def is_live(self, now=None) -> bool:
+        """`live_permit_condition` for a row in memory (reads the grantee, usually selected)."""
         from django.utils import timezone
 
         now = now or timezone.now()
-        return self.status == PermitStatus.ACTIVE and self.starts_at <= now < self.expires_at
+        return self.status == PermitStatus.ACTIVE and self.starts_at <= now < self.expires_at and self.grantee.is_active
 
 
 class PermitEvent(models.Model):
@@ -321,6 +346,7 @@ class PermitEvent(models.Model):
     class Kind(models.TextChoices):
         ISSUED = "issued", "Issued"
         EXTENDED = "extended", "Extended"
+        REPLACED = "replaced", "Replaced by a later permit"
         REVOKED = "revoked", "Revoked"
         EXPIRED = "expired", "Expired"
 

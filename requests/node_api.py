@@ -1,30 +1,33 @@
-"""The API that data nodes and the broker call (API.md, "Endpoints"): a researcher's visas, visa
+"""The API that data nodes and the broker call (docs/node-contract.md): a researcher's visas, visa
 introspection, a permit check and the changes feed. Callers authenticate with a node API key; a
 node sees only the permits of the datasets it hosts (the broker sees all), and a permit it may not
-see answers exactly like one that does not exist."""
+see answers exactly like one that does not exist.
+
+Each view's InputSerializer (FilterSerializer for query parameters) reads its input and
+OutputSerializer writes its answer, and both describe them in the OpenAPI document. The answers'
+JSON is the contract: a field's name, order and value format do not change."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
-from django.conf import settings
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.authentication import IsNode, NodeKeyAuthentication
+from datasets.authentication import IsNode, NodeKeyAuthentication
 from datasets.models import DataNode
-from portal.exceptions import InvalidInput
 from requests import visas
+from requests.api import PortalInput, Text
 from requests.models import Permit, PermitEvent
+from requests.selectors.permits import changes_for, hosted_by, live_permits_for
 from requests.services.permits import change_object
 
 CHANGES_LIMIT_DEFAULT = 100
@@ -34,38 +37,19 @@ CURSOR_MAX = 2**63 - 1
 INACTIVE = {"active": False}  # copied into each answer, never handed out itself
 
 
-# --- scope ----------------------------------------------------------------------------------------
+# --- input --------------------------------------------------------------------------------------
 
 
-def hosted_by(node: DataNode, via: str = "") -> Q:
-    """The condition "the permit's dataset is one `node` may see", on Permit or, with `via`
-    ("permit__"), on a model that points to one. Meant for a single filter() with the other
-    conditions: the nodes relation is many-to-many, so chaining it would widen the result."""
-    return Q() if node.is_broker else Q(**{f"{via}dataset__nodes": node})
+# A node's input: every 400 is "The request is not valid." naming each wrong field
+# (docs/node-contract.md, "Errors").
+class NodeInput(PortalInput):
+    not_an_object: ClassVar[tuple[str, str]] = ("The request is not valid.", "must be a JSON object")
 
 
-def live_permits_for(node: DataNode, now: dt.datetime, **conditions: Any) -> QuerySet[Permit]:
-    """Live permits that `node` may see and that match `conditions`, with what a visa needs."""
-    return (
-        Permit.objects.live(now)
-        .filter(hosted_by(node), **conditions)
-        .select_related("dataset__dac", "decision", "grantee")
-    )
-
-
-def _invalid(fields: dict[str, str]) -> InvalidInput:
-    return InvalidInput("The request is not valid.", extra={"fields": fields})
-
-
-def _text_fields(data: Any, *names: str) -> dict[str, str]:
-    """The named fields of a JSON object body, each a string; a 400 names every field that is not."""
-    if not isinstance(data, dict):
-        raise _invalid({"body": "must be a JSON object"})
-    errors = {name: "required" for name in names if name not in data}
-    errors |= {name: "must be a string" for name in names if name in data and not isinstance(data[name], str)}
-    if errors:
-        raise _invalid(errors)
-    return {name: data[name] for name in names}
+def _node_text(**kwargs: Any) -> Text:
+    """A string field of a node's body, as sent (an empty or odd one simply matches nothing)."""
+    messages = {"required": "required", "null": "must be a string", "invalid": "must be a string"}
+    return Text(error_messages=messages, **kwargs)
 
 
 def _researcher_id(value: str) -> uuid.UUID | None:
@@ -76,11 +60,22 @@ def _researcher_id(value: str) -> uuid.UUID | None:
         return None
 
 
-def _only_live(query: Mapping[str, str]) -> None:
-    # Only live permits have visas (an expired one would be born expired), so `expired=false`,
-    # REMS's default, is the only value accepted.
-    if query.get("expired", "false").lower() != "false":
-        raise _invalid({"expired": "only expired=false is supported: expired permits have no visas"})
+def _query(request: Request) -> dict[str, str]:
+    # The parameters as sent, the last of a repeated one: an empty value is a value (`limit=` is
+    # refused), not a parameter left out as DRF's form handling would read it.
+    return request.query_params.dict()
+
+
+@extend_schema_field({"type": "string", "enum": ["false"], "default": "false"})
+class OnlyLive(Text):
+    """`expired=false` in any case, REMS's default, is the only value accepted: only live permits
+    have visas (an expired one would be born expired)."""
+
+    def run_validation(self, data: Any = empty) -> str:
+        value = super().run_validation(data)
+        if value.lower() != "false":
+            raise serializers.ValidationError("only expired=false is supported: expired permits have no visas")
+        return value
 
 
 def _digits(value: str) -> str | None:
@@ -91,22 +86,31 @@ def _digits(value: str) -> str | None:
     return value.lstrip("0") or "0"
 
 
-def _cursor(value: str | None) -> int:
-    if not value:
-        return 0
-    digits = _digits(value)
-    if digits is None or len(digits) > len(str(CURSOR_MAX)) or int(digits) > CURSOR_MAX:
-        raise _invalid({"cursor": "not a cursor of this feed: pass back a next_cursor you were given"})
-    return int(digits)
+@extend_schema_field(OpenApiTypes.STR)
+class Cursor(serializers.Field):
+    """An event id; empty is the start of the feed."""
+
+    def to_internal_value(self, value: str) -> int:
+        if not value:
+            return 0
+        digits = _digits(value)
+        if digits is None or len(digits) > len(str(CURSOR_MAX)) or int(digits) > CURSOR_MAX:
+            raise serializers.ValidationError("not a cursor of this feed: pass back a next_cursor you were given")
+        return int(digits)
 
 
-def _limit(value: str | None) -> int:
-    if value is None:
-        return CHANGES_LIMIT_DEFAULT
-    digits = _digits(value)
-    if digits is None or digits == "0":
-        raise _invalid({"limit": f"a whole number of at least 1; more than {CHANGES_LIMIT_MAX} is lowered to it"})
-    return CHANGES_LIMIT_MAX if len(digits) > len(str(CHANGES_LIMIT_MAX)) else min(int(digits), CHANGES_LIMIT_MAX)
+class Limit(serializers.IntegerField):
+    """A whole number of at least 1, written in ASCII digits; more than CHANGES_LIMIT_MAX is lowered to it."""
+
+    def to_internal_value(self, value: str) -> int:
+        digits = _digits(value)
+        if digits is None or digits == "0":
+            raise serializers.ValidationError(
+                f"a whole number of at least 1; more than {CHANGES_LIMIT_MAX} is lowered to it"
+            )
+        if len(digits) > len(str(CHANGES_LIMIT_MAX)):
+            return CHANGES_LIMIT_MAX
+        return min(int(digits), CHANGES_LIMIT_MAX)
 
 
 # --- output -------------------------------------------------------------------------------------
@@ -131,12 +135,6 @@ def _check(permit: Permit | None) -> dict[str, Any]:
     return {"allowed": True, "permit_id": permit.pk, "expires_at": permit.expires_at, "conditions": permit.conditions}
 
 
-# --- OpenAPI ------------------------------------------------------------------------------------
-
-ERROR = inline_serializer(
-    "NodeApiError",
-    {"code": serializers.CharField(), "message": serializers.CharField(), "extra": serializers.DictField()},
-)
 NOT_AUTHENTICATED = OpenApiExample(
     "Unauthenticated",
     summary="Missing, wrong, expired or revoked key",
@@ -168,7 +166,23 @@ class NodeApiView(APIView):
         return response
 
 
+def _utc(**kwargs: Any) -> serializers.DateTimeField:
+    # In UTC with a Z, whatever the portal's time zone: the contract's format.
+    return serializers.DateTimeField(default_timezone=dt.UTC, **kwargs)
+
+
 class PermissionsApi(NodeApiView):
+    # A user id that is not a researcher's answers an empty list, never 404.
+    schema_omit_statuses = frozenset({404})
+
+    class FilterSerializer(NodeInput):
+        expired = OnlyLive(default="false", help_text="Only `false` is accepted.")
+
+    class OutputSerializer(serializers.Serializer):
+        ga4gh_passport_v1 = serializers.ListField(
+            child=serializers.CharField(), help_text="One signed visa (JWT) per live permit"
+        )
+
     @extend_schema(
         operation_id="permissions_retrieve",
         summary="A researcher's visas for the caller's datasets (the REMS permissions shape)",
@@ -176,15 +190,9 @@ class PermissionsApi(NodeApiView):
         "hosts (every dataset for the broker). An id that is not a researcher's answers an empty list.",
         parameters=[
             OpenApiParameter("user_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="The visa `sub`."),
-            OpenApiParameter("expired", OpenApiTypes.STR, enum=["false"], description="Only `false` is accepted."),
+            FilterSerializer,
         ],
-        responses={
-            200: inline_serializer(
-                "Permissions", {"ga4gh_passport_v1": serializers.ListField(child=serializers.CharField())}
-            ),
-            400: ERROR,
-            401: ERROR,
-        },
+        responses=OutputSerializer,
         examples=[
             OpenApiExample("Two live permits", value={"ga4gh_passport_v1": [EXAMPLE_VISA, EXAMPLE_VISA]}),
             OpenApiExample("No live permit", value={"ga4gh_passport_v1": []}),
@@ -192,40 +200,41 @@ class PermissionsApi(NodeApiView):
         ],
     )
     def get(self, request: Request, user_id: str) -> Response:
-        _only_live(request.query_params)
+        self.FilterSerializer.read(_query(request))
         sub = _researcher_id(user_id)
-        if sub is None:
-            return Response({"ga4gh_passport_v1": []})
         now = timezone.now()
-        permits = live_permits_for(self.node, now, grantee__sub=sub).order_by("dataset__accession")
-        return Response({"ga4gh_passport_v1": visas.mint_visas(permits, now)})
+        if sub is None:
+            passport = []
+        else:
+            permits = live_permits_for(self.node, now, grantee__sub=sub).order_by("dataset__accession")
+            passport = visas.mint_visas(permits, now)
+        return Response(self.OutputSerializer({"ga4gh_passport_v1": passport}).data)
 
 
 class IntrospectApi(NodeApiView):
+    class InputSerializer(NodeInput):
+        token = _node_text(help_text="A visa (JWT)")
+
+    class OutputSerializer(serializers.Serializer):
+        """`{"active": false}` alone, or every field."""
+
+        active = serializers.BooleanField()
+        sub = serializers.CharField(required=False)
+        dataset = serializers.CharField(required=False)
+        permit_id = serializers.IntegerField(required=False)
+        exp = serializers.IntegerField(required=False, help_text="The visa's expiry, seconds.")
+        permit_expires_at = _utc(required=False)
+        conditions = serializers.ListField(child=serializers.DictField(), required=False)
+        dac = serializers.CharField(required=False)
+
     @extend_schema(
         operation_id="permits_introspect",
         summary="Is this visa valid now? (modelled on RFC 7662)",
         description='`{"active": false}` for anything invalid, expired, revoked, unknown or of a dataset the '
         "calling node does not host; the reason is not told. A body that is not an object, or a token that "
         "is missing or not a string, is a 400.",
-        request=inline_serializer("IntrospectRequest", {"token": serializers.CharField()}),
-        responses={
-            200: inline_serializer(
-                "Introspection",
-                {
-                    "active": serializers.BooleanField(),
-                    "sub": serializers.CharField(required=False),
-                    "dataset": serializers.CharField(required=False),
-                    "permit_id": serializers.IntegerField(required=False),
-                    "exp": serializers.IntegerField(required=False, help_text="The visa's expiry, seconds."),
-                    "permit_expires_at": serializers.DateTimeField(required=False),
-                    "conditions": serializers.ListField(child=serializers.DictField(), required=False),
-                    "dac": serializers.CharField(required=False),
-                },
-            ),
-            400: ERROR,
-            401: ERROR,
-        },
+        request=InputSerializer,
+        responses=OutputSerializer,
         examples=[
             OpenApiExample("A visa", value={"token": EXAMPLE_VISA}, request_only=True),
             OpenApiExample(
@@ -257,40 +266,35 @@ class IntrospectApi(NodeApiView):
         ],
     )
     def post(self, request: Request) -> Response:
-        token = _text_fields(request.data, "token")["token"]
+        token = self.InputSerializer.read(request.data)["token"]
         now = timezone.now()
         try:
             visa = visas.verify_visa(token, now)
         except visas.VisaInvalid:
-            return Response(dict(INACTIVE))
+            return Response(self.OutputSerializer(INACTIVE).data)
         # One query: the permit behind the visa, live and on a dataset this node may see.
         permit = visas.permit_for(visa, now, scope=hosted_by(self.node))
-        if permit is None:
-            return Response(dict(INACTIVE))
-        return Response(_introspection(visa, permit))
+        answer = INACTIVE if permit is None else _introspection(visa, permit)
+        return Response(self.OutputSerializer(answer).data)
 
 
 class CheckApi(NodeApiView):
+    class InputSerializer(NodeInput):
+        user = _node_text(help_text="The researcher's `sub`")
+        dataset = _node_text(help_text="Accession; trimmed and upper-cased")
+
+    class OutputSerializer(serializers.Serializer):
+        allowed = serializers.BooleanField()
+        permit_id = serializers.IntegerField(allow_null=True)
+        expires_at = _utc(allow_null=True)
+        conditions = serializers.ListField(child=serializers.DictField())
+
     @extend_schema(
         operation_id="permits_check",
         summary="Does this researcher hold a live permit for this dataset?",
         description="A dataset the calling node does not host answers like one without a permit.",
-        request=inline_serializer(
-            "CheckRequest", {"user": serializers.CharField(), "dataset": serializers.CharField()}
-        ),
-        responses={
-            200: inline_serializer(
-                "Check",
-                {
-                    "allowed": serializers.BooleanField(),
-                    "permit_id": serializers.IntegerField(allow_null=True),
-                    "expires_at": serializers.DateTimeField(allow_null=True),
-                    "conditions": serializers.ListField(child=serializers.DictField()),
-                },
-            ),
-            400: ERROR,
-            401: ERROR,
-        },
+        request=InputSerializer,
+        responses=OutputSerializer,
         examples=[
             OpenApiExample("A question", value={"user": EXAMPLE_SUB, "dataset": "GDS000123"}, request_only=True),
             OpenApiExample(
@@ -312,40 +316,47 @@ class CheckApi(NodeApiView):
         ],
     )
     def post(self, request: Request) -> Response:
-        body = _text_fields(request.data, "user", "dataset")
-        sub = _researcher_id(body["user"])
-        if sub is None:
-            return Response(_check(None))
-        wanted = {"grantee__sub": sub, "dataset__accession": body["dataset"].strip().upper()}
-        return Response(_check(live_permits_for(self.node, timezone.now(), **wanted).first()))
+        data = self.InputSerializer.read(request.data)
+        sub = _researcher_id(data["user"])
+        permit = None
+        if sub is not None:
+            wanted = {"grantee__sub": sub, "dataset__accession": data["dataset"].strip().upper()}
+            permit = live_permits_for(self.node, timezone.now(), **wanted).first()
+        return Response(self.OutputSerializer(_check(permit)).data)
+
+
+class PermitChangeSerializer(serializers.Serializer):
+    """A change object (requests.services.permits.change_object), as the feed and the webhooks carry it."""
+
+    permit_id = serializers.IntegerField()
+    user = serializers.UUIDField(help_text="The grantee's `sub`")
+    dataset = serializers.CharField(help_text="Accession")
+    event = serializers.ChoiceField(choices=PermitEvent.Kind.values)
+    at = serializers.DateTimeField(help_text="When it happened")
+    expires_at = serializers.DateTimeField(help_text="The permit's expiry as it stood at that event")
 
 
 class ChangesApi(NodeApiView):
+    class FilterSerializer(NodeInput):
+        cursor = Cursor(required=False, help_text="A `next_cursor` from an earlier answer.")
+        limit = Limit(
+            default=CHANGES_LIMIT_DEFAULT,
+            min_value=1,
+            help_text=f"Events per page, default {CHANGES_LIMIT_DEFAULT}, "
+            f"at most {CHANGES_LIMIT_MAX} (larger values are lowered).",
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        changes = PermitChangeSerializer(many=True)
+        next_cursor = serializers.CharField()
+
     @extend_schema(
         operation_id="permits_changes",
         summary="Permit events of the caller's datasets, oldest first, from a cursor",
         description="Poll with the `next_cursor` of the previous answer; without a cursor the feed starts at "
         "its beginning. When nothing is new, `next_cursor` is the cursor given.",
-        parameters=[
-            OpenApiParameter("cursor", OpenApiTypes.STR, description="A `next_cursor` from an earlier answer."),
-            OpenApiParameter(
-                "limit",
-                OpenApiTypes.INT,
-                description=f"Events per page, default {CHANGES_LIMIT_DEFAULT}, "
-                f"at most {CHANGES_LIMIT_MAX} (larger values are lowered).",
-            ),
-        ],
-        responses={
-            200: inline_serializer(
-                "Changes",
-                {
-                    "changes": serializers.ListField(child=serializers.DictField()),
-                    "next_cursor": serializers.CharField(),
-                },
-            ),
-            400: ERROR,
-            401: ERROR,
-        },
+        parameters=[FilterSerializer],
+        responses=OutputSerializer,
         examples=[
             OpenApiExample(
                 "Issued, then revoked",
@@ -388,16 +399,9 @@ class ChangesApi(NodeApiView):
         ],
     )
     def get(self, request: Request) -> Response:
-        after = _cursor(request.query_params.get("cursor"))
-        limit = _limit(request.query_params.get("limit"))
-        # Events settle for a moment before they are served: ids are taken before commit, so a
-        # row with a lower id can become visible after a higher one; the wait lets it catch up
-        # instead of being skipped by a cursor that has moved on.
-        settled = timezone.now() - dt.timedelta(seconds=settings.PERMIT_FEED_SETTLE_SECONDS)
-        events = list(
-            PermitEvent.objects.filter(hosted_by(self.node, via="permit__"), id__gt=after, at__lte=settled)
-            .select_related("permit__grantee", "permit__dataset")
-            .order_by("id")[:limit]
-        )
+        filters = self.FilterSerializer.read(_query(request))
+        after = filters.get("cursor", 0)  # the feed's beginning
+        events = changes_for(self.node, after=after, limit=filters["limit"], now=timezone.now())
         next_cursor = str(events[-1].id if events else after)
-        return Response({"changes": [change_object(e) for e in events], "next_cursor": next_cursor})
+        answer = {"changes": [change_object(e) for e in events], "next_cursor": next_cursor}
+        return Response(self.OutputSerializer(answer).data)

@@ -1,16 +1,14 @@
 """Pages for permits: a researcher's own permits and passport, and revocation by the chair of
 the permit's committee.
 
-The reads here are shared with the people's API (requests.permit_api), so that a permit's
-state, the order of the list and who may revoke are decided in one place for both.
-
-Revocation answers like the review pages: a permit of a committee the user has no role on is
-404 (fetched and authorized in one query); a member or secretary of that committee gets 403,
-since the page is never offered to them."""
+The reads are requests.selectors.permits, shared with the people's API (requests.permit_api),
+and the access check is requests.permissions.access_permit, so a permit's state, the order of
+the list and who may revoke are decided in one place for both: a permit the user neither holds
+nor sees as a member of its committee is 404; its grantee and the committee's members and
+secretary get 403."""
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass
 
@@ -18,71 +16,25 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
-from datasets.permissions import DECIDE, VIEW_WORK, dacs_where
-from portal.exceptions import Conflict, InvalidInput, NotAllowed
+from portal.exceptions import Conflict, InvalidInput
 from requests import services
-from requests.models import Permit, PermitStatus, Review
+from requests.models import Permit
+from requests.permissions import PermitAction, access_permit
 from requests.review_forms import add_service_errors
-from requests.visas import mint_passport, mint_visas
-
-# --- Reads shared with the API ----------------------------------------------------------------------
-
-# Not a stored status: an active permit whose time has run out (CONVENTIONS 9, time is read).
-EXPIRED = "expired"
-STATE_LABELS = {**dict(PermitStatus.choices), EXPIRED: "Expired"}
-
-
-def permit_state(permit: Permit, now: dt.datetime) -> str:
-    """active, expired, revoked or replaced: expiry is derived from the clock at every read."""
-    if permit.status == PermitStatus.ACTIVE and permit.expires_at <= now:
-        return EXPIRED
-    return permit.status
-
-
-def condition_texts(permit: Permit) -> list[str]:
-    """The words of each condition; conditions are {code, text, ...} objects, older rows may be text."""
-    return [str(c.get("text", "")) if isinstance(c, dict) else str(c) for c in permit.conditions or []]
-
-
-def permits_of(user, now: dt.datetime) -> list[Permit]:
-    """The user's own permits, live ones first, each group newest first."""
-    permits = (
-        Permit.objects.filter(grantee=user).select_related("dataset__dac", "application").order_by("-starts_at", "-pk")
-    )
-    # Sorted here rather than in SQL so that "live" keeps its one definition, Permit.is_live;
-    # a person holds a handful of permits, and sorted() is stable, so each group keeps its order.
-    return sorted(permits, key=lambda p: not p.is_live(now))
-
-
-def passport_of(user, now: dt.datetime) -> tuple[str, int]:
-    """A signed passport holding a fresh visa for each live permit of the user, and their number."""
-    live = Permit.objects.live(now).filter(grantee=user).select_related("grantee", "dataset__dac", "decision")
-    visas = mint_visas(live, now)
-    return mint_passport(user, visas, now), len(visas)
-
-
-def permit_for_revocation(user, pk: int, *, grantee_sees: bool) -> Permit | None:
-    """The permit if the user has a role on its dataset's committee (or, with grantee_sees, holds
-    it), annotated with `may_revoke` (chair of that committee): one query, so a permit the user
-    may not see and a missing one are the same None."""
-    seen = Q(dataset__dac__in=dacs_where(user, VIEW_WORK))
-    if grantee_sees:
-        seen |= Q(grantee=user)
-    chairs = dacs_where(user, DECIDE).filter(pk=OuterRef("dataset__dac_id"))
-    return (
-        Permit.objects.filter(seen, pk=pk)
-        .annotate(may_revoke=Exists(chairs))
-        .select_related("grantee", "dataset__dac", "application")
-        .first()
-    )
+from requests.selectors.permits import (
+    STATE_LABELS,
+    condition_texts,
+    passport_of,
+    permit_state,
+    permits_of,
+    review_of_permit,
+)
 
 
 def visa_lifetime_text() -> str:
@@ -107,7 +59,7 @@ class PermitRow:
     conditions: list[str]
 
 
-def _row(permit: Permit, now: dt.datetime) -> PermitRow:
+def _row(permit: Permit, now) -> PermitRow:
     state = permit_state(permit, now)
     return PermitRow(permit, state, STATE_LABELS[state], condition_texts(permit))
 
@@ -150,22 +102,9 @@ class RevokeForm(forms.Form):
     )
 
 
-def _permit_to_revoke(request: HttpRequest, pk: int) -> Permit:
-    permit = permit_for_revocation(request.user, pk, grantee_sees=False)
-    if permit is None:
-        raise Http404("No such permit")
-    if not permit.may_revoke:
-        raise PermissionDenied("Only the chair of the dataset's committee revokes its permits.")
-    return permit
-
-
 def _review_url(permit: Permit) -> str | None:
     """The committee's review of the application that gave the permit, where the chair came from."""
-    review_pk = (
-        Review.objects.filter(application_id=permit.application_id, dac_id=permit.dataset.dac_id)
-        .values_list("pk", flat=True)
-        .first()
-    )
+    review_pk = review_of_permit(permit)
     return reverse("requests:review", args=[review_pk]) if review_pk else None
 
 
@@ -189,7 +128,7 @@ def _render_revoke(
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def permit_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    permit = _permit_to_revoke(request, pk)
+    permit = access_permit(request.user, pk, PermitAction.REVOKE)
     if request.method != "POST":
         return _render_revoke(request, permit, RevokeForm())
     form = RevokeForm(request.POST)
@@ -203,7 +142,5 @@ def permit_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     except Conflict as conflict:
         permit.refresh_from_db()
         return _render_revoke(request, permit, form, status=409, page_error=conflict.message)
-    except NotAllowed as refused:  # the chair stepped down between the check and the lock
-        raise PermissionDenied(refused.message) from refused
     messages.success(request, f"Permit {permit.pk} of {permit.grantee.name} on {permit.dataset.accession} is revoked.")
     return redirect(_review_url(permit) or reverse("requests:permits"))

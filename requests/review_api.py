@@ -1,6 +1,9 @@
-"""The people's API for committee review (API.md): the caller's committees' reviews, votes,
+"""The people's API for committee review (README.md, "The API"): the caller's committees' reviews, votes,
 return to the applicant and decisions. Reads fetch and authorize in one query (a review of
-another committee answers 404); the services enforce who may vote or decide (403)."""
+another committee answers 404); the services enforce who may vote or decide (403).
+
+Each view's InputSerializer (FilterSerializer for the list) reads its input and OutputSerializer
+writes its answer, and both describe them in the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from typing import Any
 
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
@@ -18,11 +21,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from datasets import duo
-from datasets.term_cache import labels_for
+from datasets import permissions as dac_perms
+from portal.api import ErrorSerializer
 from portal.exceptions import InvalidInput
-from requests import selectors, services
-from requests.api import ERROR
+from requests import services
+from requests.api import JsonList, PersonSerializer, PortalInput, Text, TextChoice, TrueOrFalse, WholeNumber
 from requests.models import (
     Application,
     ApplicationDataset,
@@ -35,132 +38,121 @@ from requests.models import (
     Vote,
     VoteChoice,
 )
-from requests.services.applications import parsed_purpose
+from requests.permissions import access_review
+from requests.selectors import reviews as selectors
+from requests.selectors.applications import purpose_in_words, submitted_version
 
-# --- OpenAPI shapes -----------------------------------------------------------------------------
-
-_PERSON = {"sub": serializers.UUIDField(), "name": serializers.CharField()}
-# Built once: two components of the same name but different classes make drf-spectacular warn.
-_QUORUM = inline_serializer(
-    "ReviewQuorum",
-    {
-        "counted": serializers.IntegerField(help_text="Votes that count (a declared conflict does not)"),
-        "needed": serializers.IntegerField(help_text="Votes needed before the chair may decide"),
-    },
-)
+# --- Answers ------------------------------------------------------------------------------------
 
 
-def _summary_fields() -> dict[str, serializers.Field]:
-    return {
-        "id": serializers.IntegerField(),
-        "dac": serializers.SlugField(),
-        # Text, not a choice: an enum named "status" would collide with the other "status" enums.
-        "status": serializers.CharField(help_text=", ".join(ReviewStatus.values)),
-        "opened_at": serializers.DateTimeField(help_text="When the current round of review started"),
-        "age_days": serializers.IntegerField(help_text="Whole days since opened_at"),
-        "quorum": _QUORUM,
-    }
+class ReviewQuorumSerializer(serializers.Serializer):
+    counted = serializers.IntegerField(help_text="Votes that count (a declared conflict does not)")
+    needed = serializers.IntegerField(help_text="Votes needed before the chair may decide")
 
 
-REVIEW_PAGE = inline_serializer(
-    "ReviewPage",
-    {
-        "count": serializers.IntegerField(),
-        "next": serializers.URLField(allow_null=True),
-        "previous": serializers.URLField(allow_null=True),
-        "results": inline_serializer(
-            "ReviewSummary",
-            {
-                **_summary_fields(),
-                "application": inline_serializer(
-                    "ReviewSummaryApplication", {"id": serializers.IntegerField(), "title": serializers.CharField()}
-                ),
-                "applicant": inline_serializer("ReviewApplicant", _PERSON),
-                "datasets": serializers.ListField(
-                    child=serializers.DictField(),
-                    help_text='[{"accession", "match": "approve|review|deny"}]: the matcher\'s stored decision',
-                ),
-            },
-            many=True,
-        ),
-    },
-)
-REVIEW = inline_serializer(
-    "Review",
-    {
-        **_summary_fields(),
-        "decided_at": serializers.DateTimeField(allow_null=True),
-        "application": serializers.DictField(
-            help_text="id, status, version, title, lay_summary, abstract, purpose, purpose_text, "
-            "requested_months, applicant {sub, name}, submitted_at"
-        ),
-        "datasets": serializers.ListField(
-            child=serializers.DictField(), help_text='[{"accession", "title", "match", "justification"}]'
-        ),
-        "votes": serializers.ListField(
-            child=serializers.DictField(),
-            help_text='[{"member": {"sub", "name"}, "choice", "comment", "conflict_of_interest", "updated_at"}]',
-        ),
-        "discussion": serializers.ListField(
-            child=serializers.DictField(), help_text='[{"author", "text", "created_at"}]: the committee only'
-        ),
-        "messages": serializers.ListField(
-            child=serializers.DictField(), help_text='[{"author", "text", "created_at"}]: sent to the applicant'
-        ),
-        "decisions": serializers.ListField(
-            child=serializers.DictField(),
-            help_text='[{"dataset", "outcome", "months", "reason", "conditions", "decided_by", '
-            '"automatic_policy", "decided_at"}]',
-        ),
-        "permits": serializers.ListField(
-            child=serializers.DictField(),
-            help_text='[{"id", "grantee": "<sub>", "dataset", "starts_at", "expires_at", "conditions", "status"}]',
-        ),
-    },
-)
-VOTE = inline_serializer(
-    "ReviewVote",
-    {
-        "id": serializers.IntegerField(),
-        "review": serializers.IntegerField(),
-        "member": inline_serializer("ReviewVoter", _PERSON),
-        "choice": serializers.CharField(help_text="approve, reject or abstain; empty with a conflict of interest"),
-        "comment": serializers.CharField(),
-        "conflict_of_interest": serializers.BooleanField(),
-        "updated_at": serializers.DateTimeField(),
-    },
-)
-VOTE_REQUEST = inline_serializer(
-    "ReviewVoteRequest",
-    {
-        "vote": serializers.ChoiceField(
-            choices=VoteChoice.values, required=False, help_text="Required unless conflicted"
-        ),
-        "comment": serializers.CharField(required=False, allow_blank=True),
-        "conflict_of_interest": serializers.BooleanField(required=False, default=False),
-    },
-)
-RETURN_REQUEST = inline_serializer("ReviewReturnRequest", {"message": serializers.CharField()})
-DECIDE_REQUEST = inline_serializer(
-    "ReviewDecideRequest",
-    {
-        "decisions": inline_serializer(
-            "ReviewDecisionRequest",
-            {
-                "dataset": serializers.CharField(help_text="Accession"),
-                "outcome": serializers.ChoiceField(choices=Outcome.values),
-                "months": serializers.IntegerField(required=False, help_text="Permit length; required to approve"),
-                "reason": serializers.CharField(required=False, help_text="Required to reject"),
-                "conditions": serializers.ListField(
-                    child=serializers.JSONField(),
-                    required=False,
-                    help_text="Texts or {code, text} objects; absent: the matcher's proposal",
-                ),
-            },
-            many=True,
-        )
-    },
-)
+class _ReviewFields(serializers.Serializer):
+    id = serializers.IntegerField()
+    dac = serializers.SlugField()
+    # Text, not a choice: an enum named "status" would collide with the other "status" enums.
+    status = serializers.CharField(help_text=", ".join(ReviewStatus.values))
+
+
+class ReviewSummaryApplicationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+
+
+class ReviewSummaryDatasetSerializer(serializers.Serializer):
+    accession = serializers.CharField()
+    match = serializers.CharField(allow_null=True, help_text="The matcher's stored decision: approve, review or deny")
+
+
+class ReviewSummarySerializer(_ReviewFields):
+    """One line of the list (review_row_json)."""
+
+    application = ReviewSummaryApplicationSerializer()
+    applicant = PersonSerializer()
+    datasets = ReviewSummaryDatasetSerializer(many=True)
+    quorum = ReviewQuorumSerializer()
+    opened_at = serializers.DateTimeField(help_text="When the current round of review started")
+    age_days = serializers.IntegerField(help_text="Whole days since opened_at")
+
+
+class ReviewApplicationSerializer(serializers.Serializer):
+    """The application as the committee reads it: the submitted version's fields."""
+
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    version = serializers.IntegerField()
+    title = serializers.CharField()
+    lay_summary = serializers.CharField()
+    abstract = serializers.CharField()
+    purpose = serializers.DictField()
+    purpose_text = serializers.CharField(allow_null=True, help_text="The purpose in words; null if it no longer parses")
+    requested_months = serializers.IntegerField(allow_null=True)
+    applicant = PersonSerializer()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+
+
+class ReviewDatasetSerializer(serializers.Serializer):
+    accession = serializers.CharField()
+    title = serializers.CharField()
+    match = serializers.DictField(allow_null=True, help_text="The matcher's answer stored at submission")
+    justification = serializers.CharField(help_text="The applicant's, where the matcher does not approve")
+
+
+class VoteSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    review = serializers.IntegerField()
+    member = PersonSerializer()
+    choice = serializers.CharField(help_text="approve, reject or abstain; empty with a conflict of interest")
+    comment = serializers.CharField()
+    conflict_of_interest = serializers.BooleanField()
+    updated_at = serializers.DateTimeField()
+
+
+class ReviewNoteSerializer(serializers.Serializer):
+    author = PersonSerializer(allow_null=True)
+    text = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class DatasetDecisionSerializer(serializers.Serializer):
+    dataset = serializers.CharField(help_text="Accession")
+    outcome = serializers.ChoiceField(choices=Outcome.values)
+    months = serializers.IntegerField(allow_null=True, help_text="The permit's length; null on a rejection")
+    reason = serializers.CharField()
+    conditions = serializers.ListField(child=serializers.DictField(), help_text='[{"code", "text", ...}]')
+    decided_by = PersonSerializer(allow_null=True, help_text="Null when a committee's automatic policy decided")
+    automatic_policy = serializers.CharField()
+    decided_at = serializers.DateTimeField()
+
+
+class IssuedPermitSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    grantee = serializers.UUIDField(help_text="The holder's `sub`")
+    dataset = serializers.CharField(help_text="Accession")
+    starts_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    conditions = serializers.ListField(child=serializers.DictField())
+    status = serializers.CharField()
+
+
+class ReviewSerializer(_ReviewFields):
+    """The whole review as its committee sees it (review_json)."""
+
+    opened_at = serializers.DateTimeField(help_text="When the current round of review started")
+    age_days = serializers.IntegerField(help_text="Whole days since opened_at")
+    decided_at = serializers.DateTimeField(allow_null=True)
+    quorum = ReviewQuorumSerializer()
+    application = ReviewApplicationSerializer()
+    datasets = ReviewDatasetSerializer(many=True)
+    votes = VoteSerializer(many=True)
+    discussion = ReviewNoteSerializer(many=True, help_text="The committee only")
+    messages = ReviewNoteSerializer(many=True, help_text="Sent to the applicant")
+    decisions = DatasetDecisionSerializer(many=True)
+    permits = IssuedPermitSerializer(many=True)
+
 
 # --- JSON out -----------------------------------------------------------------------------------
 
@@ -191,25 +183,21 @@ def review_row_json(review: Review, quorum: tuple[int, int], now: dt.datetime) -
     }
 
 
-def _purpose_text(app: Application) -> str | None:
-    purpose, _errors = parsed_purpose(app)
+def _application_json(app: Application, submitted: Mapping[str, Any]) -> dict[str, Any]:
+    """The application as the committee reads it: the submitted version's fields (a returned
+    application may be half-edited since), as on the review page."""
     # A purpose validated at submission can stop parsing later (a MONDO term retired): no words then.
-    if purpose is None:
-        return None
-    return duo.describe_purpose(purpose, labels_for(diseases=purpose.diseases))
-
-
-def _application_json(app: Application) -> dict[str, Any]:
+    purpose_text = purpose_in_words(submitted.get("purpose") or {}) or None
     return {
         "id": app.pk,
         "status": app.status,
         "version": app.version,
-        "title": app.title,
-        "lay_summary": app.lay_summary,
-        "abstract": app.abstract,
-        "purpose": app.purpose,
-        "purpose_text": _purpose_text(app),
-        "requested_months": app.requested_months,
+        "title": submitted.get("title", ""),
+        "lay_summary": submitted.get("lay_summary", ""),
+        "abstract": submitted.get("abstract", ""),
+        "purpose": submitted.get("purpose") or {},
+        "purpose_text": purpose_text,
+        "requested_months": submitted.get("requested_months"),
         "applicant": _person(app.applicant),
         "submitted_at": app.submitted_at,
     }
@@ -269,7 +257,8 @@ def _permit_json(permit: Permit) -> dict[str, Any]:
 def review_json(review: Review) -> dict[str, Any]:
     """The whole review as its committee sees it; reads what selectors.review_for prefetched."""
     app = review.application
-    counted, needed = services.quorum_of(review)
+    submitted, _changes = submitted_version(app)
+    counted, needed = selectors.quorum_of(review)
     notes = list(review.notes.all())
     decisions = list(review.decisions.all())
     return {
@@ -280,8 +269,8 @@ def review_json(review: Review) -> dict[str, Any]:
         "age_days": _age_days(review, timezone.now()),
         "decided_at": review.decided_at,
         "quorum": {"counted": counted, "needed": needed},
-        "application": _application_json(app),
-        "datasets": [_item_json(i, app.justifications or {}) for i in review.items.all()],
+        "application": _application_json(app, submitted),
+        "datasets": [_item_json(i, submitted.get("justifications") or {}) for i in review.items.all()],
         "votes": [_vote_json(v) for v in review.votes.all()],
         "discussion": [_note_json(n) for n in notes if n.kind == ReviewNote.Kind.DISCUSSION],
         "messages": [_note_json(n) for n in notes if n.kind == ReviewNote.Kind.TO_APPLICANT],
@@ -290,103 +279,16 @@ def review_json(review: Review) -> dict[str, Any]:
     }
 
 
-# --- JSON in ------------------------------------------------------------------------------------
-
-_TYPE_ERRORS: dict[type, str] = {
-    str: "must be text",
-    bool: "must be true or false",
-    int: "must be a whole number",
-    list: "must be a list",
-}
-
-
-def _typed(
-    body: Mapping[str, Any], key: str, kind: type, default: Any, errors: dict[str, str], prefix: str = ""
-) -> Any:
-    """body[key] when it has the type `kind` (null counts as absent); else the default, and an
-    error under the field's path. JSON true is not a number here, although bool is an int."""
-    value = body.get(key)
-    if value is None:
-        return default
-    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
-        return value
-    errors[prefix + key] = _TYPE_ERRORS[kind]
-    return default
-
-
-def _raise_if(errors: dict[str, str], message: str) -> None:
-    if errors:
-        raise InvalidInput(message, extra={"fields": errors})
-
-
-def _object(body: Any) -> Mapping[str, Any]:
-    if not isinstance(body, Mapping):
-        raise InvalidInput("The body must be a JSON object.", extra={"fields": {"body": "must be an object"}})
-    return body
-
-
-def _vote_input(body: Any) -> dict[str, Any]:
-    """The vote's types; whether a choice is required (not with a conflict) is the service's rule."""
-    fields, errors = _object(body), {}
-    choice = _typed(fields, "vote", str, "", errors)
-    if choice and choice not in VoteChoice.values:
-        errors["vote"] = "must be approve, reject or abstain"
-    comment = _typed(fields, "comment", str, "", errors)
-    conflict = _typed(fields, "conflict_of_interest", bool, False, errors)
-    _raise_if(errors, "The vote is not valid.")
-    return {"choice": choice, "comment": comment, "conflict_of_interest": conflict}
-
-
-def _decision_input(raw: Any, path: str, errors: dict[str, str]) -> services.DecisionInput:
-    """One decision's shape; its rules (length cap, reason to reject, the datasets) are the service's."""
-    if not isinstance(raw, Mapping):
-        errors[path] = "must be an object"
-        return services.DecisionInput(dataset="", outcome="")
-    prefix = f"{path}."
-    dataset = _typed(raw, "dataset", str, "", errors, prefix).strip().upper()
-    if not dataset:
-        errors.setdefault(f"{prefix}dataset", "give the dataset's accession")
-    outcome = _typed(raw, "outcome", str, "", errors, prefix)
-    if outcome not in Outcome.values:
-        errors.setdefault(f"{prefix}outcome", "must be approve or reject")
-    return services.DecisionInput(
-        dataset=dataset,
-        outcome=outcome,
-        months=_typed(raw, "months", int, None, errors, prefix),
-        reason=_typed(raw, "reason", str, "", errors, prefix),
-        conditions=_typed(raw, "conditions", list, None, errors, prefix),
-    )
-
-
-def _decisions_input(body: Any) -> list[services.DecisionInput]:
-    raw = _object(body).get("decisions")
-    if not isinstance(raw, list) or not raw:
-        raise InvalidInput(
-            "Give the decisions as a list, one per dataset.",
-            extra={"fields": {"decisions": "must be a non-empty list"}},
-        )
-    errors: dict[str, str] = {}
-    # The index of each input is kept, so the service's paths (decisions[i].months) point into the body.
-    decisions = [_decision_input(item, f"decisions[{i}]", errors) for i, item in enumerate(raw)]
-    _raise_if(errors, "Some decisions are not valid.")
-    return decisions
-
-
 # --- Views --------------------------------------------------------------------------------------
 
-
-def _visible_review(request: Request, pk: int) -> Review:
-    review = selectors.reviews_visible_to(request.user, pk=pk).first()
-    if review is None:
-        raise Http404
-    return review
+_ROLE_REFUSED = "The caller's role on the committee does not allow this (`forbidden`)."
 
 
 def _review_response(request: Request, pk: int) -> Response:
     review = selectors.review_for(request.user, pk)
     if review is None:
         raise Http404
-    return Response(review_json(review))
+    return Response(ReviewSerializer(review_json(review)).data)
 
 
 class ReviewPagination(PageNumberPagination):
@@ -395,37 +297,50 @@ class ReviewPagination(PageNumberPagination):
 
 class ReviewListApi(APIView):
     permission_classes = [IsAuthenticated]
+    pagination_class = ReviewPagination
+
+    class FilterSerializer(PortalInput):
+        invalid_message = "Unknown review status."
+
+        status = TextChoice(
+            choices=ReviewStatus.values,
+            allow_blank=True,
+            default="",
+            error_messages={"invalid_choice": f"one of {', '.join(ReviewStatus.values)}"},
+            help_text="Only reviews in this status",
+        )
+        dac = Text(default="", help_text="Only this committee's reviews (slug)")
+
+    OutputSerializer = ReviewSummarySerializer
 
     @extend_schema(
         operation_id="reviews_list",
         summary="Your committees' reviews, oldest round first",
-        parameters=[
-            OpenApiParameter("status", str, enum=ReviewStatus.values, description="Only reviews in this status"),
-            OpenApiParameter("dac", str, description="Only this committee's reviews (slug)"),
-            OpenApiParameter("page", int),
-        ],
-        responses={200: REVIEW_PAGE, 400: ERROR, 401: ERROR, 404: ERROR},
+        parameters=[FilterSerializer],
+        responses={
+            200: OutputSerializer(many=True),
+            404: OpenApiResponse(ErrorSerializer, description="A page past the last (`not_found`)."),
+        },
     )
     def get(self, request: Request) -> Response:
-        wanted = request.query_params.get("status", "")
-        if wanted and wanted not in ReviewStatus.values:
-            raise InvalidInput(
-                "Unknown review status.", extra={"fields": {"status": f"one of {', '.join(ReviewStatus.values)}"}}
-            )
-        reviews = selectors.review_inbox(request.user, status=wanted, dac=request.query_params.get("dac", ""))
-        paginator = ReviewPagination()
+        filters = self.FilterSerializer.read(request.query_params)
+        reviews = selectors.review_inbox(request.user, status=filters["status"], dac=filters["dac"])
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(reviews, request, view=self)
         quorums, now = selectors.quorums(page), timezone.now()
-        return paginator.get_paginated_response([review_row_json(r, quorums[r.pk], now) for r in page])
+        rows = self.OutputSerializer([review_row_json(r, quorums[r.pk], now) for r in page], many=True)
+        return paginator.get_paginated_response(rows.data)
 
 
 class ReviewDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    OutputSerializer = ReviewSerializer
+
     @extend_schema(
         operation_id="reviews_retrieve",
         summary="A review with the application, the matches, votes, notes and decisions",
-        responses={200: REVIEW, 401: ERROR, 404: ERROR},
+        responses=OutputSerializer,
     )
     def get(self, request: Request, pk: int) -> Response:
         return _review_response(request, pk)
@@ -434,40 +349,134 @@ class ReviewDetailApi(APIView):
 class ReviewVoteApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    class InputSerializer(PortalInput):
+        """A vote, or a declared conflict of interest (then without a choice)."""
+
+        invalid_message = "The vote is not valid."
+
+        vote = TextChoice(
+            source="choice",
+            choices=VoteChoice.values,
+            allow_blank=True,
+            default="",
+            null_is_absent=True,
+            error_messages={"invalid_choice": "must be approve, reject or abstain"},
+            help_text="Required unless conflicted",
+        )
+        comment = Text(default="", null_is_absent=True)
+        conflict_of_interest = TrueOrFalse(default=False, null_is_absent=True)
+
+    OutputSerializer = VoteSerializer
+
     @extend_schema(
         operation_id="reviews_vote",
         summary="Vote, change your vote, or declare a conflict of interest (chair and members)",
         description="Answers 201 also when it changes the caller's earlier vote. A declared conflict of "
         "interest records no choice and cannot be taken back by voting (409 conflict_of_interest).",
-        request=VOTE_REQUEST,
-        responses={201: VOTE, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
+        request=InputSerializer,
+        responses={
+            201: OutputSerializer,
+            403: OpenApiResponse(ErrorSerializer, description=_ROLE_REFUSED + " A secretary does not vote."),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="The review is decided (`review_closed`), or the caller declared a conflict of "
+                "interest (`conflict_of_interest`).",
+            ),
+        },
     )
     def post(self, request: Request, pk: int) -> Response:
-        review = _visible_review(request, pk)
-        vote = services.review_vote(review=review, member=request.user, **_vote_input(request.data))
-        return Response(_vote_json(vote), status=status.HTTP_201_CREATED)
+        review = access_review(request.user, pk, dac_perms.VOTE)
+        data = self.InputSerializer.read(request.data)
+        vote = services.review_vote(review=review, actor=request.user, **data)
+        return Response(self.OutputSerializer(_vote_json(vote)).data, status=status.HTTP_201_CREATED)
 
 
 class ReviewReturnApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    class InputSerializer(PortalInput):
+        invalid_message = "The message is not valid."
+
+        message = Text(default="", null_is_absent=True, help_text="What the applicant should change; required")
+
+    OutputSerializer = ReviewSerializer
+
     @extend_schema(
         operation_id="reviews_return",
         summary="Return the application to the applicant with a message (chair)",
-        request=RETURN_REQUEST,
-        responses={200: REVIEW, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            403: OpenApiResponse(ErrorSerializer, description=_ROLE_REFUSED),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="The review is no longer pending (`review_closed`, `invalid_transition`).",
+            ),
+        },
     )
     def post(self, request: Request, pk: int) -> Response:
-        review = _visible_review(request, pk)
-        errors: dict[str, str] = {}
-        message = _typed(_object(request.data), "message", str, "", errors)
-        _raise_if(errors, "The message is not valid.")
-        services.review_return(review=review, actor=request.user, message=message)
+        review = access_review(request.user, pk, dac_perms.DECIDE)
+        data = self.InputSerializer.read(request.data)
+        services.review_return(review=review, actor=request.user, message=data["message"])
         return _review_response(request, pk)
+
+
+_ACCESSION = "give the dataset's accession"
+_OUTCOME = "must be approve or reject"
+
+
+class DecisionInputSerializer(serializers.Serializer):
+    """The decision on one dataset of the review. Its shape is checked here; its rules (the
+    committee's length cap, a reason to reject, each dataset once) by the service."""
+
+    default_error_messages = {"invalid": "must be an object", "null": "must be an object"}
+
+    dataset = Text(error_messages={"required": _ACCESSION, "null": _ACCESSION}, help_text="Accession")
+    outcome = TextChoice(
+        choices=Outcome.values, error_messages={"required": _OUTCOME, "null": _OUTCOME, "invalid_choice": _OUTCOME}
+    )
+    months = WholeNumber(
+        default=None, null_is_absent=True, help_text="Permit length; required to approve, capped by the committee"
+    )
+    reason = Text(default="", null_is_absent=True, help_text="Required to reject")
+    conditions = JsonList(
+        child=serializers.JSONField(allow_null=True),
+        default=None,
+        null_is_absent=True,
+        help_text="Texts or {code, text} objects; absent: the matcher's proposal",
+    )
+
+    def validate_dataset(self, accession: str) -> str:
+        accession = accession.strip().upper()
+        if not accession:
+            raise serializers.ValidationError(_ACCESSION)
+        return accession
+
+
+_NOT_A_LIST = "must be a non-empty list"
 
 
 class ReviewDecideApi(APIView):
     permission_classes = [IsAuthenticated]
+
+    class InputSerializer(PortalInput):
+        invalid_message = "Some decisions are not valid."
+
+        # The index of each decision is kept, so the service's paths (decisions[i].months) point into the body.
+        decisions = serializers.ListSerializer(
+            child=DecisionInputSerializer(),
+            allow_empty=False,
+            error_messages=dict.fromkeys(("required", "null", "not_a_list", "empty"), _NOT_A_LIST),
+            help_text="One per dataset of the review",
+        )
+
+        @classmethod
+        def invalid(cls, fields: dict[str, str]) -> InvalidInput:
+            if "decisions" in fields:
+                return InvalidInput("Give the decisions as a list, one per dataset.", extra={"fields": fields})
+            return super().invalid(fields)
+
+    OutputSerializer = ReviewSerializer
 
     @extend_schema(
         operation_id="reviews_decide",
@@ -475,11 +484,19 @@ class ReviewDecideApi(APIView):
         description="Approvals issue permits to the applicant and to each collaborator who accepted the "
         "dataset's agreement. 400 names the field as decisions[i].<field> in extra.fields; 409 has "
         "code quorum_not_met, review_closed or invalid_transition.",
-        request=DECIDE_REQUEST,
-        responses={200: REVIEW, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            403: OpenApiResponse(ErrorSerializer, description=_ROLE_REFUSED),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="`quorum_not_met` (`extra`: `votes`, `needed`), `review_closed` or `invalid_transition`.",
+            ),
+        },
     )
     def post(self, request: Request, pk: int) -> Response:
-        review = _visible_review(request, pk)
-        decisions = _decisions_input(request.data)
+        review = access_review(request.user, pk, dac_perms.DECIDE)
+        data = self.InputSerializer.read(request.data)
+        decisions = [services.DecisionInput(**decision) for decision in data["decisions"]]
         services.review_decide(review=review, actor=request.user, decisions=decisions)
         return _review_response(request, pk)

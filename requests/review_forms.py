@@ -6,8 +6,8 @@ from __future__ import annotations
 from django import forms
 
 from portal.exceptions import InvalidInput
-from requests.committee_work import ALL, InboxFilters
 from requests.models import ReviewNote, ReviewStatus, VoteChoice
+from requests.selectors.committee import ALL, InboxFilters
 
 STATUS_CHOICES = [*ReviewStatus.choices, (ALL, "All")]
 WAITING_CHOICES = [("", "Any time"), ("7", "More than 7 days"), ("30", "More than 30 days")]

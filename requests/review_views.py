@@ -25,9 +25,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from datasets.permissions import DECIDE, VOTE
-from portal.exceptions import Conflict, InvalidInput, NotAllowed
+from portal.exceptions import Conflict, InvalidInput
 from requests import services
-from requests.committee_work import (
+from requests.models import Review, ReviewNote, ReviewStatus
+from requests.permissions import access_review
+from requests.review_forms import STATUS_CHOICES, InboxFilterForm, NoteForm, ReturnForm, VoteForm, add_service_errors
+from requests.selectors.committee import (
     DatasetUnderReview,
     InboxFilters,
     committee_choices,
@@ -38,10 +41,7 @@ from requests.committee_work import (
     review_dossier,
     status_counts,
 )
-from requests.models import Review, ReviewNote, ReviewStatus
-from requests.permissions import may_on_review
-from requests.review_forms import STATUS_CHOICES, InboxFilterForm, NoteForm, ReturnForm, VoteForm, add_service_errors
-from requests.selectors import review_for, reviews_visible_to
+from requests.selectors.reviews import holds_role, review_for
 
 PAGE_SIZE = 50
 
@@ -95,24 +95,10 @@ def _status_tabs(request: HttpRequest, current: str, counts: dict[str, int]) -> 
 # --- One review ------------------------------------------------------------------------------------
 
 
-def _visible_review(request: HttpRequest, pk: int) -> Review:
-    review = reviews_visible_to(request.user, pk=pk).select_related("dac", "application__applicant").first()
-    if review is None:
-        raise Http404("No such review")
-    return review
-
-
-def _review_for_action(request: HttpRequest, pk: int, perm: str) -> Review:
-    review = _visible_review(request, pk)
-    if not may_on_review(request.user, review, perm):
-        raise PermissionDenied("Your role on this committee does not allow this action.")
-    return review
-
-
 @login_required
 @require_safe
 def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _render_review(request, _visible_review(request, pk))
+    return _render_review(request, access_review(request.user, pk))
 
 
 def _render_review(request: HttpRequest, review: Review, *, status: int = 200, **forms: Any) -> HttpResponse:
@@ -120,8 +106,8 @@ def _render_review(request: HttpRequest, review: Review, *, status: int = 200, *
     if review is None:  # a membership ended between the action and the page
         raise Http404("No such review")
     dossier = review_dossier(review)
-    can_vote = may_on_review(request.user, review, VOTE)
-    can_decide = may_on_review(request.user, review, DECIDE)
+    can_vote = holds_role(request.user, review.dac_id, VOTE)
+    can_decide = holds_role(request.user, review.dac_id, DECIDE)
     my_vote = next((v for v in dossier.votes if v.member_id == request.user.pk), None)
     vote_initial = {"choice": my_vote.choice, "comment": my_vote.comment} if my_vote else {}
     context = {
@@ -156,8 +142,6 @@ def _act(
         return None
     except Conflict as conflict:
         messages.error(request, conflict.message)
-    except NotAllowed as refused:
-        raise PermissionDenied(refused.message) from refused
     else:
         messages.success(request, success)
     return redirect("requests:review", pk=review.pk)
@@ -166,12 +150,12 @@ def _act(
 @login_required
 @require_POST
 def review_vote(request: HttpRequest, pk: int) -> HttpResponse:
-    review = _review_for_action(request, pk, VOTE)
+    review = access_review(request.user, pk, VOTE)
     form = VoteForm(request.POST)
     declaring = request.POST.get("conflict_of_interest", "").lower() in {"on", "true", "1"}
     success = "Your conflict of interest is recorded: you are out of this vote." if declaring else "Your vote is saved."
     response = _act(
-        request, review, form, lambda data: services.review_vote(review=review, member=request.user, **data), success
+        request, review, form, lambda data: services.review_vote(review=review, actor=request.user, **data), success
     )
     return response or _render_review(request, review, status=400, vote_form=form)
 
@@ -179,7 +163,7 @@ def review_vote(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def review_note(request: HttpRequest, pk: int) -> HttpResponse:
-    review = _visible_review(request, pk)  # every committee role writes here: seeing the review is enough
+    review = access_review(request.user, pk)  # every committee role writes here: seeing the review is enough
     kind = request.POST.get("kind", "")
     form = NoteForm(request.POST, kind=kind)
     sent = "Message sent to the applicant." if kind == ReviewNote.Kind.TO_APPLICANT else "Added to the discussion."
@@ -187,7 +171,7 @@ def review_note(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         review,
         form,
-        lambda data: services.review_note_add(review=review, author=request.user, kind=data["kind"], text=data["text"]),
+        lambda data: services.review_note_add(review=review, actor=request.user, kind=data["kind"], text=data["text"]),
         sent,
     )
     if response:
@@ -199,7 +183,7 @@ def review_note(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def review_return(request: HttpRequest, pk: int) -> HttpResponse:
-    review = _review_for_action(request, pk, DECIDE)
+    review = access_review(request.user, pk, DECIDE)
     form = ReturnForm(request.POST)
     response = _act(
         request,
@@ -297,7 +281,7 @@ def _decision_errors(invalid: InvalidInput, inputs: list[services.DecisionInput]
 @login_required
 @require_POST
 def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    review = _review_for_action(request, pk, DECIDE)
+    review = access_review(request.user, pk, DECIDE)
     entries = datasets_under_review(review, {})
     inputs = _decision_inputs(request.POST, entries)
     try:
@@ -308,8 +292,6 @@ def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
         return _render_review(request, review, status=400, decision_rows=rows, decision_error=summary)
     except Conflict as conflict:
         messages.error(request, conflict.message)
-    except NotAllowed as refused:
-        raise PermissionDenied(refused.message) from refused
     else:
         messages.success(request, "The decision is recorded and the applicant is told.")
     return redirect("requests:review", pk=review.pk)

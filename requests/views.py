@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,11 +14,14 @@ from datasets.permissions import VIEW_WORK, dacs_where
 from datasets.presenters import present_datasets
 from datasets.selectors import dataset_for
 from portal import audit
-from portal.exceptions import Conflict, InvalidInput
+from portal.audit_actions import AuditAction
+from portal.exceptions import Conflict, InvalidInput, NotAllowed
 from requests import basket, services, uploads
 from requests.forms import ApplicationForm, ApplicationPurposeForm, purpose_from_data, purpose_initial
 from requests.models import Application, DatasetDecision, Review, ReviewNote
-from requests.permissions import applications_owned_by, applications_visible_to, documents_visible_to, is_participant
+from requests.permissions import ApplicationAction, access_application, documents_visible_to, is_participant
+from requests.selectors import applications as app_selectors
+from requests.selectors.permits import permits_of_application
 
 
 def _back(request: HttpRequest, fallback: str) -> HttpResponse:
@@ -58,51 +61,28 @@ def basket_remove(request: HttpRequest) -> HttpResponse:
 
 # --- Applications ---------------------------------------------------------------------------------
 
-ACTION_LABELS = {
-    "application.created": "Draft started",
-    "application.collaborator_invited": "Collaborator invited",
-    "application.document_added": "Document uploaded",
-    "application.agreements_accepted": "Agreements accepted",
-    "application.submitted": "Submitted",
-    "application.withdrawn": "Withdrawn",
-    "application.returned": "Returned to the applicant",
-    "application.decided": "Decided",
-    "application.under_review": "Review started",
-}
+
+def _action_label(action: str) -> str:
+    return AuditAction(action).label if action in AuditAction.values else action
+
+
 # The committee's first vote moves the application under review; naming the voter would tell
 # the applicant who voted.
-UNSIGNED_ACTIONS = {"application.under_review"}
+UNSIGNED_ACTIONS = {AuditAction.APPLICATION_UNDER_REVIEW}
 
 
 def _own_or_404(request: HttpRequest, pk: int) -> Application:
-    app = applications_owned_by(request.user).filter(pk=pk).select_related("applicant__institution").first()
-    if app is None:
-        raise Http404("No such application")
-    return app
+    return access_application(request.user, pk, ApplicationAction.CHANGE)
 
 
 def _visible_or_404(request: HttpRequest, pk: int) -> Application:
-    app = applications_visible_to(request.user).filter(pk=pk).select_related("applicant__institution").first()
-    if app is None:
-        raise Http404("No such application")
-    return app
+    return access_application(request.user, pk)
 
 
 @login_required
 @require_safe
 def application_list(request: HttpRequest) -> HttpResponse:
-    mine = (
-        applications_visible_to(request.user)
-        .filter(
-            Q(applicant=request.user)
-            | Q(collaborators__user=request.user)
-            | Q(collaborators__email__iexact=request.user.email)
-        )
-        .distinct()
-        .select_related("applicant")
-        .prefetch_related(Prefetch("reviews", queryset=Review.objects.select_related("dac")), "requested__dataset")
-        .order_by("-updated_at")
-    )
+    mine = app_selectors.my_applications(request.user)
     return render(request, "requests/application_list.html", {"applications": mine})
 
 
@@ -220,7 +200,7 @@ def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _edit_context(request, app, form, purpose_form, other_errors) -> dict:
     items = list(app.requested.select_related("dataset__dac", "dataset__current_profile"))
-    matches = services.dataset_matches(app)
+    matches = app_selectors.dataset_matches(app)
     justification_values = {
         **app.justifications,
         **{k.removeprefix("justification_"): v for k, v in request.POST.items() if k.startswith("justification_")},
@@ -239,9 +219,9 @@ def _edit_context(request, app, form, purpose_form, other_errors) -> dict:
         "form": form,
         "purpose_form": purpose_form,
         "rows": rows,
-        "needs_ethics": services.needs_ethics_approval(app),
-        "document": services.current_ethics_document(app),
-        "missing_agreements": services.missing_agreements(app),
+        "needs_ethics": app_selectors.needs_ethics_approval(app),
+        "document": app_selectors.current_ethics_document(app),
+        "missing_agreements": app_selectors.missing_agreements(app),
         "other_errors": {k: v for k, v in other_errors.items() if not k.startswith("justification_")},
     }
 
@@ -250,9 +230,12 @@ def _edit_context(request, app, form, purpose_form, other_errors) -> dict:
 @require_POST
 def application_autosave(request: HttpRequest, pk: int) -> JsonResponse:
     """Saves the draft as typed (called by the page every few seconds); never validates."""
-    app = applications_owned_by(request.user).filter(pk=pk).first()
-    if app is None:
+    try:
+        app = access_application(request.user, pk, ApplicationAction.CHANGE)
+    except Http404:
         return JsonResponse({"code": "not_found", "message": "No such application.", "extra": {}}, status=404)
+    except NotAllowed as refused:
+        return JsonResponse({"code": refused.code, "message": refused.message, "extra": {}}, status=403)
     form = ApplicationForm(request.POST)
     try:
         app = services.application_update(
@@ -270,10 +253,10 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
     is_applicant = app.applicant_id == request.user.pk
     participant = is_participant(request.user, app)
     items = list(app.requested.select_related("dataset__dac", "review"))
-    live = services.dataset_matches(app) if app.editable else {}
+    matches = app_selectors.matches_shown(app)
     versions = list(app.versions.order_by("number"))
-    changes = services.version_changes(versions[-2].snapshot, versions[-1].snapshot) if len(versions) > 1 else []
-    missing = services.missing_agreements(app)
+    _submitted, changes = app_selectors.submitted_version(app)
+    missing = app_selectors.missing_agreements(app)
     collaborators = list(app.collaborators.select_related("user"))
     people = [(app.applicant.name, "applicant", app.applicant.email not in missing)]
     people += [(c.user.name if c.user else c.email, "collaborator", c.email not in missing) for c in collaborators]
@@ -284,22 +267,20 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "rows": [
             {
                 "item": i,
-                "match": i.match or live.get(i.dataset.accession),
+                "match": matches.get(i.dataset.accession),
                 "justification": app.justifications.get(i.dataset.accession, ""),
             }
             for i in items
         ],
         "people": people,
         "reviews": _reviews_for_the_applicant(app),
-        "permits": list(
-            app.permits.select_related("dataset", "grantee").order_by("dataset__accession", "grantee__name")
-        ),
+        "permits": list(permits_of_application(app.pk)),
         "versions": versions,
         "changes": changes,
         "documents": app.documents.all() if participant or not is_applicant else [],
         "missing_agreements": missing,
         "timeline": [
-            (e, ACTION_LABELS.get(e.action, e.action), None if e.action in UNSIGNED_ACTIONS else e.actor)
+            (e, _action_label(e.action), None if e.action in UNSIGNED_ACTIONS else e.actor)
             for e in audit.events_for(app).select_related("actor")
         ],
         "can_withdraw": is_applicant and app.status in services.withdrawable(),
@@ -322,15 +303,13 @@ def _reviews_for_the_applicant(app: Application) -> list[Review]:
 @login_required
 @require_http_methods(["GET", "POST"])
 def application_agreements(request: HttpRequest, pk: int) -> HttpResponse:
-    app = _visible_or_404(request, pk)
-    if not is_participant(request.user, app):
-        raise Http404("No such application")
+    app = access_application(request.user, pk, ApplicationAction.TAKE_PART)
     if request.method == "POST":
         if request.POST.get("accept") != "yes":
             messages.error(request, "Tick the box to accept the agreements.")
         else:
             try:
-                services.application_agreements_accept(application=app, user=request.user)
+                services.application_agreements_accept(application=app, actor=request.user)
             except Conflict as conflict:
                 messages.error(request, conflict.message)
             else:

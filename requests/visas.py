@@ -1,4 +1,4 @@
-"""Permits leave the portal as GA4GH Passport v1.2 visas (DESIGN.md, "Permits as GA4GH visas"):
+"""Permits leave the portal as GA4GH Passport v1.2 visas (docs/node-contract.md, "Visas"):
 JWS signed with the current key, `typ: vnd.ga4gh.visa+jwt`, `kid`, `jku`; claims iss, sub,
 iat, exp, jti and `ga4gh_visa_v1` {type: ControlledAccessGrants, value: dataset URL, source:
 DAC URL, by: dac, asserted}. No `conditions`: DUO obligations ride on the permit and are shown

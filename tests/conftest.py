@@ -1,4 +1,4 @@
-"""Shared fixtures: the named personas of CONVENTIONS.md and the REQUIRE_SERVICES rule.
+"""Shared fixtures: the named personas of docs/conventions.md and the REQUIRE_SERVICES rule.
 
 With REQUIRE_SERVICES=1 (CI), a skipped test is reported as a failure: a database, Redis or
 browser test that cannot run must not pass quietly."""
@@ -207,7 +207,7 @@ def grant_permits(application, chair, voters, *, months: int = 12, conditions: l
 
     review = application.reviews.get()
     for voter in voters:
-        review_services.review_vote(review=review, member=voter, choice="approve")
+        review_services.review_vote(review=review, actor=voter, choice="approve")
     decisions = [
         review_services.DecisionInput(
             dataset=item.dataset.accession, outcome="approve", months=months, conditions=conditions
@@ -268,7 +268,7 @@ def client_for(request):
 
     def make(persona: str) -> Client:
         if persona in NODES:
-            from accounts.services import node_key_create
+            from datasets.services import node_key_create
 
             _, key = node_key_create(node=request.getfixturevalue(persona), name="tests", days=None)
             return Client(HTTP_AUTHORIZATION=f"Api-Key {key}")

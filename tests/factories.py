@@ -107,5 +107,5 @@ def complete_application(applicant, datasets, **overrides):
         collaborators=overrides.pop("collaborators", []),
     )
     services.application_update(application=app, changes=changes, actor=applicant)
-    services.application_agreements_accept(application=app, user=applicant)
+    services.application_agreements_accept(application=app, actor=applicant)
     return app

@@ -1,9 +1,10 @@
-"""Writes of the access workflow: applications (applications.py) and committee review and
-permits (reviews.py). Everything a caller needs is importable from here."""
+"""Writes of the access workflow, one module per lifecycle: the application's table and move
+(application_workflow.py), the applicant's side (applications.py), committee review
+(reviews.py) and permits (permits.py). Everything a caller needs is importable from here."""
 
+from requests.services.application_workflow import APPLICATION_WORKFLOW, TRANSITIONS, application_move, withdrawable
 from requests.services.applications import (
     MAX_MONTHS,
-    TRANSITIONS,
     DraftChanges,
     SubmissionInvalid,
     application_agreements_accept,
@@ -12,28 +13,33 @@ from requests.services.applications import (
     application_submit,
     application_update,
     application_withdraw,
-    current_ethics_document,
-    dataset_matches,
-    missing_agreements,
-    move_application,
-    needs_ethics_approval,
     submission_errors,
-    version_changes,
-    withdrawable,
 )
-from requests.services.permits import permit_revoke, record_event, record_expiries
+from requests.services.permits import (
+    PERMIT_WORKFLOW,
+    permit_issue,
+    permit_replace,
+    permit_revoke,
+    record_event,
+    record_expiries,
+)
 from requests.services.reviews import (
+    REVIEW_WORKFLOW,
     DecisionInput,
-    quorum_of,
     review_auto_decide,
     review_decide,
     review_note_add,
     review_return,
     review_vote,
+    reviews_open,
+    reviews_withdraw,
 )
 
 __all__ = [
+    "APPLICATION_WORKFLOW",
     "MAX_MONTHS",
+    "PERMIT_WORKFLOW",
+    "REVIEW_WORKFLOW",
     "TRANSITIONS",
     "DecisionInput",
     "DraftChanges",
@@ -41,16 +47,13 @@ __all__ = [
     "application_agreements_accept",
     "application_create",
     "application_document_add",
+    "application_move",
     "application_submit",
     "application_update",
     "application_withdraw",
-    "current_ethics_document",
-    "dataset_matches",
-    "missing_agreements",
-    "move_application",
-    "needs_ethics_approval",
+    "permit_issue",
+    "permit_replace",
     "permit_revoke",
-    "quorum_of",
     "record_event",
     "record_expiries",
     "review_auto_decide",
@@ -58,7 +61,8 @@ __all__ = [
     "review_note_add",
     "review_return",
     "review_vote",
+    "reviews_open",
+    "reviews_withdraw",
     "submission_errors",
-    "version_changes",
     "withdrawable",
 ]

@@ -16,11 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from datasets import duo
-from datasets.matcher_runtime import facts_for, match_purpose
-from datasets.models import Dataset
-from datasets.term_cache import known_diseases
+from datasets.models import DacMembership, Dataset
 from portal import audit, outbox
+from portal.audit_actions import AuditAction
 from portal.exceptions import Conflict, InvalidInput, NotAllowed
 from requests import uploads
 from requests.models import (
@@ -34,17 +32,18 @@ from requests.models import (
     Review,
     ReviewStatus,
 )
+from requests.permissions import is_participant
+from requests.selectors.applications import (
+    current_ethics_document,
+    dataset_matches,
+    missing_agreements,
+    needs_ethics_approval,
+    parsed_purpose,
+)
+from requests.services.application_workflow import APPLICATION_WORKFLOW, application_move, lock_application
+from requests.services.reviews import review_auto_decide, reviews_open, reviews_withdraw
 
 S = ApplicationStatus
-TRANSITIONS: dict[str, set[str]] = {
-    S.DRAFT: {S.SUBMITTED, S.WITHDRAWN},
-    S.SUBMITTED: {S.UNDER_REVIEW, S.RETURNED, S.DECIDED, S.WITHDRAWN},
-    S.UNDER_REVIEW: {S.RETURNED, S.DECIDED, S.WITHDRAWN},
-    S.RETURNED: {S.SUBMITTED, S.WITHDRAWN},
-    S.DECIDED: {S.CLOSED},
-    S.WITHDRAWN: set(),
-    S.CLOSED: set(),
-}
 MAX_MONTHS = 120
 TEXT_LIMITS = {"title": 300, "lay_summary": 5000, "abstract": 20000}
 
@@ -60,20 +59,7 @@ class SubmissionInvalid(InvalidInput):
 
 
 def _locked(application: Application) -> Application:
-    return Application.objects.select_for_update().get(pk=application.pk)
-
-
-def move_application(app: Application, to: str, *, actor, action: str, data: dict | None = None) -> None:
-    """Change status along the table, or raise Conflict naming the current status."""
-    if to not in TRANSITIONS[app.status]:
-        raise Conflict(
-            f"The application is {app.get_status_display().lower()}; it cannot become {S(to).label.lower()}.",
-            code="invalid_transition",
-            extra={"status": app.status},
-        )
-    before = app.status
-    app.status = to
-    audit.record(action=action, target=app, actor=actor, before={"status": before}, after={"status": to}, data=data)
+    return lock_application(application.pk)
 
 
 def _link(path_name: str, **kwargs) -> str:
@@ -92,7 +78,7 @@ def application_create(*, applicant: User, datasets: Iterable[Dataset], actor=No
         app = Application.objects.create(applicant=applicant)
         ApplicationDataset.objects.bulk_create(ApplicationDataset(application=app, dataset=d) for d in datasets)
         audit.record(
-            action="application.created",
+            action=AuditAction.APPLICATION_CREATED,
             target=app,
             actor=actor or applicant,
             data={"datasets": [d.accession for d in datasets]},
@@ -184,7 +170,9 @@ def _set_collaborators(app: Application, emails: list[str], *, actor: User) -> N
     present = set(app.collaborators.values_list("email", flat=True))
     for email in sorted(wanted - present):
         collaborator = Collaborator.objects.create(application=app, email=email)
-        audit.record(action="application.collaborator_invited", target=app, actor=actor, data={"email": email})
+        audit.record(
+            action=AuditAction.APPLICATION_COLLABORATOR_INVITED, target=app, actor=actor, data={"email": email}
+        )
         outbox.enqueue_email(
             template="requests/collaborator_invited",
             to=[email],
@@ -236,7 +224,7 @@ def application_document_add(
                 uploaded_by=actor,
             )
             audit.record(
-                action="application.document_added",
+                action=AuditAction.APPLICATION_DOCUMENT_ADDED,
                 target=app,
                 actor=actor,
                 data={"document": document.pk, "kind": kind, "sha256": digest},
@@ -247,92 +235,33 @@ def application_document_add(
     return document
 
 
-def application_agreements_accept(*, application: Application, user: User) -> list[AgreementAcceptance]:
-    """The user (applicant or invited collaborator) accepts the current agreement version of
+def application_agreements_accept(*, application: Application, actor: User) -> list[AgreementAcceptance]:
+    """The actor (the applicant or an invited collaborator) accepts the current agreement version of
     every requested dataset. A collaborator's account is linked to the invitation here."""
-    from requests.permissions import is_participant
-
     with transaction.atomic():
         app = _locked(application)
-        if not is_participant(user, app):
+        if not is_participant(actor, app):
             raise NotAllowed("Only the applicant and invited collaborators accept the agreements.")
         if app.status not in (S.DRAFT, S.RETURNED, S.SUBMITTED, S.UNDER_REVIEW):
             raise Conflict("This application no longer takes agreements.", code="not_editable")
-        if app.applicant_id != user.pk:
-            app.collaborators.filter(email__iexact=user.email, user__isnull=True).update(user=user)
+        if app.applicant_id != actor.pk:
+            app.collaborators.filter(email__iexact=actor.email, user__isnull=True).update(user=actor)
         accepted = []
         for item in app.requested.select_related("dataset"):
             row, _ = AgreementAcceptance.objects.get_or_create(
-                application=app, dataset=item.dataset, user=user, agreement_version=item.dataset.agreement_version
+                application=app, dataset=item.dataset, user=actor, agreement_version=item.dataset.agreement_version
             )
             accepted.append(row)
         audit.record(
-            action="application.agreements_accepted",
+            action=AuditAction.APPLICATION_AGREEMENTS_ACCEPTED,
             target=app,
-            actor=user,
+            actor=actor,
             data={"datasets": [r.dataset.accession for r in accepted]},
         )
     return accepted
 
 
-def missing_agreements(app: Application) -> dict[str, list[str]]:
-    """Who has not yet accepted which dataset's current agreement: {person label: [accessions]}."""
-    items = list(app.requested.select_related("dataset"))
-    accepted = set(app.acceptances.values_list("user_id", "dataset_id", "agreement_version"))
-    people: list[tuple[str, int | None]] = [(app.applicant.email, app.applicant_id)]
-    people += [(c.email, c.user_id) for c in app.collaborators.all()]
-    missing: dict[str, list[str]] = {}
-    for label, user_id in people:
-        absent = [
-            i.dataset.accession
-            for i in items
-            if user_id is None or (user_id, i.dataset_id, i.dataset.agreement_version) not in accepted
-        ]
-        if absent:
-            missing[label] = absent
-    return missing
-
-
 # --- Submission ---------------------------------------------------------------------------------------
-
-
-def current_ethics_document(app: Application) -> Document | None:
-    return app.documents.filter(kind=Document.Kind.ETHICS_APPROVAL, replaced_at__isnull=True).first()
-
-
-def needs_ethics_approval(app: Application) -> bool:
-    return any(
-        item.dataset.current_profile and any(m.get("term") == duo.IRB for m in item.dataset.current_profile.modifiers)
-        for item in app.requested.select_related("dataset__current_profile")
-    )
-
-
-def parsed_purpose(app: Application) -> tuple[duo.ResearchPurpose | None, dict[str, str]]:
-    try:
-        purpose, _ = duo.parse_purpose(app.purpose or {}, known_diseases=known_diseases)
-    except duo.ProfileInvalid as invalid:
-        return None, {f"purpose.{k}" if k != "purpose" else "purpose": v for k, v in invalid.errors.items()}
-    return purpose, {}
-
-
-def dataset_matches(app: Application) -> dict[str, dict]:
-    """The matcher's answer for each requested dataset, from the purpose as it stands."""
-    from datasets.presenters import present_profiles
-
-    purpose, _ = parsed_purpose(app)
-    if purpose is None:
-        return {}
-    items = list(
-        app.requested.select_related("dataset__current_profile__permission").prefetch_related(
-            "dataset__current_profile__diseases"
-        )
-    )
-    views = present_profiles([i.dataset.current_profile for i in items])
-    facts = facts_for(app.applicant)
-    return {
-        i.dataset.accession: match_purpose(v.data_use, purpose, facts).to_json()
-        for i, v in zip(items, views, strict=True)
-    }
 
 
 def submission_errors(app: Application, justifications: dict[str, str]) -> tuple[dict[str, str], dict[str, dict]]:
@@ -383,23 +312,6 @@ def _snapshot(app: Application, matches: dict[str, dict]) -> dict:
     }
 
 
-def _open_reviews(app: Application) -> list[Review]:
-    """One review per committee governing a requested dataset; a returned review reopens, a
-    decided one stays decided."""
-    now = timezone.now()
-    reviews = []
-    items = list(app.requested.select_related("dataset"))
-    for dac_id in sorted({i.dataset.dac_id for i in items}):
-        review, created = Review.objects.get_or_create(application=app, dac_id=dac_id, defaults={"opened_at": now})
-        if not created and review.status in (ReviewStatus.RETURNED, ReviewStatus.WITHDRAWN):
-            review.status, review.opened_at = ReviewStatus.PENDING, now
-            review.save(update_fields=["status", "opened_at"])
-        ApplicationDataset.objects.filter(application=app, dataset__dac_id=dac_id).update(review=review)
-        reviews.append(review)
-    app.reviews.exclude(dac_id__in=[r.dac_id for r in reviews]).update(status=ReviewStatus.WITHDRAWN)
-    return reviews
-
-
 def application_submit(
     *, application: Application, actor: User, justifications: dict[str, str] | None = None
 ) -> Application:
@@ -413,22 +325,26 @@ def application_submit(
             app.justifications = {
                 k: v.strip()[:5000] for k, v in justifications.items() if isinstance(v, str) and v.strip()
             }
-        move_application(
-            app, S.SUBMITTED, actor=actor, action="application.submitted", data={"version": app.version + 1}
-        )
+        APPLICATION_WORKFLOW.guard(app.status, S.SUBMITTED)
         errors, matches = submission_errors(app, app.justifications)
         if errors:
             raise SubmissionInvalid(errors)
         app.version += 1
         app.submitted_at = timezone.now()
-        app.save(update_fields=["status", "version", "submitted_at", "justifications", "updated_at"])
+        application_move(
+            app,
+            S.SUBMITTED,
+            actor=actor,
+            fields=("version", "submitted_at", "justifications"),
+            data={"version": app.version},
+        )
         for item in app.requested.select_related("dataset"):
             item.match = matches.get(item.dataset.accession, {})
             item.save(update_fields=["match"])
         ApplicationVersion.objects.create(
             application=app, number=app.version, snapshot=_snapshot(app, matches), submitted_by=actor
         )
-        reviews = _open_reviews(app)
+        reviews = reviews_open(app=app, actor=actor)
         outbox.enqueue_email(
             template="requests/submitted",
             to=[app.applicant.email],
@@ -443,17 +359,12 @@ def application_submit(
         _tell_committees(app, [r for r in reviews if r.status == ReviewStatus.PENDING])
         for review in reviews:
             if review.status == ReviewStatus.PENDING and review.dac.auto_approve:
-                # Imported here: reviews.py builds on this module.
-                from requests.services.reviews import review_auto_decide
-
                 review_auto_decide(review=review)
     return app
 
 
 def _tell_committees(app: Application, reviews: list[Review]) -> None:
     """E-mail each committee's members that a review waits for them."""
-    from datasets.models import DacMembership
-
     for review in reviews:
         emails = sorted(DacMembership.objects.filter(dac=review.dac).values_list("user__email", flat=True))
         if emails:
@@ -476,18 +387,7 @@ def application_withdraw(*, application: Application, actor: User) -> Applicatio
         app = _locked(application)
         if app.applicant_id != actor.pk:
             raise NotAllowed("Only the applicant may withdraw the application.")
-        move_application(app, S.WITHDRAWN, actor=actor, action="application.withdrawn")
         app.withdrawn_at = timezone.now()
-        app.save(update_fields=["status", "withdrawn_at", "updated_at"])
-        app.reviews.filter(status=ReviewStatus.PENDING).update(status=ReviewStatus.WITHDRAWN)
+        application_move(app, S.WITHDRAWN, actor=actor, fields=("withdrawn_at",))
+        reviews_withdraw(app=app, actor=actor)
     return app
-
-
-def withdrawable() -> set[str]:
-    return {status for status, moves in TRANSITIONS.items() if S.WITHDRAWN in moves}
-
-
-def version_changes(before: dict, after: dict) -> list[tuple[str, Any, Any]]:
-    """What changed between two submitted versions, field by field, for the committee."""
-    keys = [k for k in after if k != "matches"]
-    return [(k, before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)]

@@ -1,13 +1,17 @@
-"""Committee review: votes, discussion, messages, return, decisions per dataset, and the permits
-that approvals issue. Every write locks the review row first, so two chairs deciding at once
-give one decision and one set of permits."""
+"""Committee review, its whole lifecycle: opening a review for each committee when an
+application is submitted, votes, discussion, messages, return, decisions per dataset (which
+issue permits through the permit services), and withdrawal. The review's states and moves are
+REVIEW_WORKFLOW below.
+
+Lock order (the same in every service of the access workflow): the application, then its
+reviews, then the audit chain, then permits. So two chairs deciding at once give one decision
+and one set of permits, and a withdrawal racing a decision cannot deadlock with it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
@@ -15,29 +19,44 @@ from django.utils import timezone
 
 from accounts.models import User
 from datasets import duo
-from datasets.models import DacMembership, Dataset
-from datasets.permissions import DECIDE, VIEW_WORK, VOTE, dacs_where
+from datasets.models import Dataset
+from datasets.permissions import DECIDE, VIEW_WORK, VOTE
 from portal import audit, outbox
+from portal.audit_actions import AuditAction
 from portal.exceptions import Conflict, InvalidInput, NotAllowed
+from portal.workflow import Workflow
 from requests.models import (
     AgreementAcceptance,
     Application,
+    ApplicationDataset,
     ApplicationStatus,
     DatasetDecision,
     Outcome,
-    Permit,
-    PermitEvent,
-    PermitStatus,
     Review,
     ReviewNote,
     ReviewStatus,
     Vote,
 )
-from requests.services.applications import move_application
-from requests.services.permits import record_event
+from requests.selectors.reviews import default_months, holds_role, length_cap, quorum_of
+from requests.services.application_workflow import application_move, lock_application
+from requests.services.permits import permit_issue
 
 S = ApplicationStatus
+R = ReviewStatus
 OPEN_FOR_DECISION = (S.SUBMITTED, S.UNDER_REVIEW)
+
+REVIEW_WORKFLOW = Workflow(
+    name="review",
+    model=Review,
+    moves={
+        R.PENDING: frozenset({R.RETURNED, R.DECIDED, R.WITHDRAWN}),
+        # A resubmission reopens a returned review, and one withdrawn when its datasets left
+        # the application and came back; a decided review stays decided.
+        R.RETURNED: frozenset({R.PENDING, R.WITHDRAWN}),
+        R.WITHDRAWN: frozenset({R.PENDING}),
+        R.DECIDED: frozenset(),
+    },
+)
 
 
 def _link(name: str, **kwargs) -> str:
@@ -45,11 +64,16 @@ def _link(name: str, **kwargs) -> str:
 
 
 def _holds(user, review: Review, perm: str) -> bool:
-    return user is not None and dacs_where(user, perm).filter(pk=review.dac_id).exists()
+    return holds_role(user, review.dac_id, perm)
 
 
-def _locked(review: Review) -> Review:
-    return Review.objects.select_for_update().select_related("dac", "application__applicant").get(pk=review.pk)
+def _locked(review: Review) -> tuple[Application, Review]:
+    """The review's application, then the review, locked in the workflow's lock order (the rows
+    alone: the committee and the applicant are read, not locked)."""
+    app = lock_application(review.application_id)
+    locked = Review.objects.select_for_update(of=("self",)).select_related("dac").get(pk=review.pk)
+    locked.application = app
+    return app, locked
 
 
 def _require_open(review: Review) -> None:
@@ -63,34 +87,18 @@ def _require_open(review: Review) -> None:
         )
 
 
-def quorum_of(review: Review) -> tuple[int, int]:
-    """(votes that count, votes needed). Only current chairs and members count; a member with a
-    declared conflict counts in neither; when fewer can vote than the policy's quorum, all of
-    them are needed."""
-    voters = set(
-        DacMembership.objects.filter(dac_id=review.dac_id, role__in=["chair", "member"]).values_list(
-            "user_id", flat=True
-        )
-    )
-    votes = [v for v in review.votes.all() if v.member_id in voters]
-    conflicted = {v.member_id for v in votes if v.conflict_of_interest}
-    counted = sum(1 for v in votes if not v.conflict_of_interest)
-    needed = max(1, min(review.dac.quorum, len(voters - conflicted)))
-    return counted, needed
-
-
 def review_vote(
-    *, review: Review, member: User, choice: str = "", comment: str = "", conflict_of_interest: bool = False
+    *, review: Review, actor: User, choice: str = "", comment: str = "", conflict_of_interest: bool = False
 ) -> Vote:
     """A chair or member votes (or changes the vote) while the review is pending; declaring a
     conflict of interest records no choice. Raises NotAllowed for anyone else (a secretary
     manages but does not vote) and Conflict once decided."""
     with transaction.atomic():
-        review = _locked(review)
-        if not _holds(member, review, VOTE):
+        app, review = _locked(review)
+        if not _holds(actor, review, VOTE):
             raise NotAllowed("Only the committee's chair and members vote; a secretary does not.")
         _require_open(review)
-        existing = review.votes.filter(member=member).first()
+        existing = review.votes.filter(member=actor).first()
         if existing is not None and existing.conflict_of_interest and not conflict_of_interest:
             raise Conflict(
                 "You declared a conflict of interest on this review and cannot vote on it.", code="conflict_of_interest"
@@ -99,27 +107,25 @@ def review_vote(
             raise InvalidInput("Choose approve, reject or abstain.", extra={"fields": {"vote": "required"}})
         vote, _ = Vote.objects.update_or_create(
             review=review,
-            member=member,
+            member=actor,
             defaults={
                 "choice": "" if conflict_of_interest else choice,
                 "comment": comment.strip()[:5000],
                 "conflict_of_interest": conflict_of_interest,
             },
         )
-        app = Application.objects.select_for_update().get(pk=review.application_id)
         if app.status == S.SUBMITTED:
-            move_application(app, S.UNDER_REVIEW, actor=member, action="application.under_review")
-            app.save(update_fields=["status", "updated_at"])
-        action = "review.conflict_declared" if conflict_of_interest else "review.voted"
-        audit.record(action=action, target=review, actor=member, data={"choice": vote.choice})
+            application_move(app, S.UNDER_REVIEW, actor=actor)
+        action = AuditAction.REVIEW_CONFLICT_DECLARED if conflict_of_interest else AuditAction.REVIEW_VOTED
+        audit.record(action=action, target=review, actor=actor, data={"choice": vote.choice})
     return vote
 
 
-def review_note_add(*, review: Review, author: User, kind: str, text: str) -> ReviewNote:
+def review_note_add(*, review: Review, actor: User, kind: str, text: str) -> ReviewNote:
     """Add to the committee's discussion, or send a message to the applicant (e-mailed)."""
     with transaction.atomic():
-        review = _locked(review)
-        if not _holds(author, review, VIEW_WORK):
+        _app, review = _locked(review)
+        if not _holds(actor, review, VIEW_WORK):
             raise NotAllowed("Only the committee writes here.")
         if kind not in ReviewNote.Kind.values:
             raise InvalidInput(
@@ -127,8 +133,11 @@ def review_note_add(*, review: Review, author: User, kind: str, text: str) -> Re
             )
         if not (text or "").strip():
             raise InvalidInput("Write something first.", extra={"fields": {"text": "required"}})
-        note = ReviewNote.objects.create(review=review, kind=kind, author=author, text=text.strip()[:10000])
-        audit.record(action=f"review.{kind}", target=review, actor=author, data={"note": note.pk})
+        note = ReviewNote.objects.create(review=review, kind=kind, author=actor, text=text.strip()[:10000])
+        action = (
+            AuditAction.REVIEW_DISCUSSION if kind == ReviewNote.Kind.DISCUSSION else AuditAction.REVIEW_TO_APPLICANT
+        )
+        audit.record(action=action, target=review, actor=actor, data={"note": note.pk})
         if kind == ReviewNote.Kind.TO_APPLICANT:
             _mail_applicant(review, "requests/message", {"message": note.text})
     return note
@@ -152,17 +161,14 @@ def _mail_applicant(review: Review, template: str, extra: dict[str, Any]) -> Non
 def review_return(*, review: Review, actor: User, message: str) -> Review:
     """The chair sends the application back to the applicant with a message."""
     with transaction.atomic():
-        review = _locked(review)
+        app, review = _locked(review)
         if not _holds(actor, review, DECIDE):
             raise NotAllowed("Only the committee's chair returns an application.")
         if not (message or "").strip():
             raise InvalidInput("Tell the applicant what to change.", extra={"fields": {"message": "required"}})
         _require_open(review)
-        review.status = ReviewStatus.RETURNED
-        review.save(update_fields=["status"])
-        app = Application.objects.select_for_update().get(pk=review.application_id)
-        move_application(app, S.RETURNED, actor=actor, action="application.returned", data={"dac": review.dac.slug})
-        app.save(update_fields=["status", "updated_at"])
+        REVIEW_WORKFLOW.move(review, R.RETURNED, actor=actor, action=AuditAction.REVIEW_RETURNED)
+        application_move(app, S.RETURNED, actor=actor, data={"dac": review.dac.slug})
         ReviewNote.objects.create(review=review, kind=ReviewNote.Kind.TO_APPLICANT, author=actor, text=message.strip())
         _mail_applicant(review, "requests/returned", {"message": message.strip()})
     return review
@@ -176,22 +182,6 @@ class DecisionInput:
     reason: str = ""
     conditions: list[dict[str, Any]] | None = None  # None: the matcher's proposal
     errors: dict[str, str] = field(default_factory=dict, compare=False)
-
-
-def length_cap(review: Review, dataset: Dataset) -> int:
-    """DAC policy maximum, and no longer than the dataset's DUO TS modifier allows."""
-    cap = review.dac.max_permit_months
-    profile = dataset.current_profile
-    for modifier in profile.modifiers if profile else []:
-        if modifier.get("term") == duo.TS and isinstance(modifier.get("months"), int):
-            cap = min(cap, modifier["months"])
-    return cap
-
-
-def default_months(review: Review, dataset: Dataset) -> int:
-    app = review.application
-    wanted = app.requested_months or review.dac.default_permit_months
-    return min(wanted, review.dac.default_permit_months, length_cap(review, dataset))
 
 
 def _proposed_conditions(review: Review, dataset: Dataset) -> list[dict[str, Any]]:
@@ -245,13 +235,13 @@ def review_decide(*, review: Review, actor: User | None, decisions: list[Decisio
     """Decide each of the review's datasets: approve (length capped by the DAC policy and DUO TS,
     conditions from the matcher unless edited) or reject with a reason. The chair decides once
     the quorum is met; `actor=None` with a `policy` is the system under an automatic-approval
-    policy. Approvals issue permits; the application is decided when no review is open."""
+    policy. Approvals issue permits (permit_issue); the application is decided when no review
+    is open."""
     with transaction.atomic():
-        review = _locked(review)
+        app, review = _locked(review)
         if actor is not None and not _holds(actor, review, DECIDE):
             raise NotAllowed("Only the committee's chair decides.")
         _require_open(review)
-        app = Application.objects.select_for_update().select_related("applicant").get(pk=review.application_id)
         if app.status not in OPEN_FOR_DECISION:
             raise Conflict(
                 f"The application is {app.get_status_display().lower()}; it cannot be decided now.",
@@ -272,7 +262,7 @@ def review_decide(*, review: Review, actor: User | None, decisions: list[Decisio
                 review=review,
                 dataset=dataset,
                 outcome=d.outcome,
-                months=d.months if d.outcome == "approve" else None,
+                months=d.months if d.outcome == Outcome.APPROVE else None,
                 reason=d.reason.strip(),
                 conditions=conditions,
                 decided_by=actor,
@@ -280,21 +270,22 @@ def review_decide(*, review: Review, actor: User | None, decisions: list[Decisio
                 decided_at=now,
             )
             if decision.outcome == Outcome.APPROVE:
-                _issue_permits(decision, app, now)
-        review.status, review.decided_at = ReviewStatus.DECIDED, now
-        review.save(update_fields=["status", "decided_at"])
-        audit.record(
-            action="review.decided",
-            target=review,
+                for grantee in _grantees(app, dataset):
+                    permit_issue(decision=decision, grantee=grantee, application=app, at=now)
+        review.decided_at = now
+        REVIEW_WORKFLOW.move(
+            review,
+            R.DECIDED,
             actor=actor,
+            action=AuditAction.REVIEW_DECIDED,
+            fields=("decided_at",),
             data={
                 "decisions": [{"dataset": d.dataset, "outcome": d.outcome, "months": d.months} for d in decisions],
                 "policy": policy,
             },
         )
-        if not app.reviews.exclude(status__in=[ReviewStatus.DECIDED, ReviewStatus.WITHDRAWN]).exists():
-            move_application(app, S.DECIDED, actor=actor, action="application.decided")
-            app.save(update_fields=["status", "updated_at"])
+        if not app.reviews.exclude(status__in=[R.DECIDED, R.WITHDRAWN]).exists():
+            application_move(app, S.DECIDED, actor=actor)
         _mail_applicant(
             review,
             "requests/decided",
@@ -312,38 +303,6 @@ def _grantees(app: Application, dataset: Dataset) -> list[User]:
     ).values_list("user_id", flat=True)
     users = User.objects.filter(pk__in=accepted, is_active=True)
     return sorted(users, key=lambda u: (u.pk != app.applicant_id, u.pk))
-
-
-def _issue_permits(decision: DatasetDecision, app: Application, now) -> list[Permit]:
-    permits = []
-    expires = now + relativedelta(months=decision.months)
-    for grantee in _grantees(app, decision.dataset):
-        # One active permit per person and dataset: a new approval replaces the earlier one.
-        Permit.objects.filter(grantee=grantee, dataset=decision.dataset, status=PermitStatus.ACTIVE).update(
-            status=PermitStatus.REPLACED
-        )
-        permit = Permit.objects.create(
-            grantee=grantee,
-            dataset=decision.dataset,
-            application=app,
-            decision=decision,
-            starts_at=now,
-            expires_at=expires,
-            conditions=decision.conditions,
-        )
-        record_event(permit, PermitEvent.Kind.ISSUED, at=now)
-        audit.record(
-            action="permit.issued",
-            target=permit,
-            actor=decision.decided_by,
-            data={
-                "grantee": str(grantee.sub),
-                "dataset": decision.dataset.accession,
-                "expires_at": expires.isoformat(),
-            },
-        )
-        permits.append(permit)
-    return permits
 
 
 AUTO_POLICY = "automatic approval of GRU or HMB datasets without modifiers for a purpose the matcher approves"
@@ -374,3 +333,36 @@ def review_auto_decide(*, review: Review) -> Review | None:
         for item in review.items.select_related("dataset")
     ]
     return review_decide(review=review, actor=None, decisions=decisions, policy=f"{review.dac.name}: {AUTO_POLICY}")
+
+
+# --- Opening and ending reviews, for the application services ----------------------------------------
+
+
+def reviews_open(*, app: Application, actor: User) -> list[Review]:
+    """On submission (the application locked by the caller): one review per committee governing
+    a requested dataset. A new one starts pending; a returned or withdrawn one reopens for a new
+    round; a decided one stays decided. Reviews of committees no longer concerned are withdrawn."""
+    now = timezone.now()
+    reviews = []
+    items = list(app.requested.select_related("dataset"))
+    for dac_id in sorted({i.dataset.dac_id for i in items}):
+        review, created = Review.objects.get_or_create(application=app, dac_id=dac_id, defaults={"opened_at": now})
+        if created:
+            audit.record(action=AuditAction.REVIEW_OPENED, target=review, actor=actor)
+        elif review.status in REVIEW_WORKFLOW.sources(R.PENDING):
+            review.opened_at = now
+            REVIEW_WORKFLOW.move(
+                review, R.PENDING, actor=actor, action=AuditAction.REVIEW_REOPENED, fields=("opened_at",)
+            )
+        ApplicationDataset.objects.filter(application=app, dataset__dac_id=dac_id).update(review=review)
+        reviews.append(review)
+    reviews_withdraw(app=app, actor=actor, keep=[r.dac_id for r in reviews])
+    return reviews
+
+
+def reviews_withdraw(*, app: Application, actor: User, keep: list[int] = ()) -> None:
+    """End the application's open reviews (pending or returned), except those of the committees
+    in `keep`; the caller holds the application's lock."""
+    REVIEW_WORKFLOW.move_many(
+        app.reviews.exclude(dac_id__in=list(keep)), R.WITHDRAWN, actor=actor, action=AuditAction.REVIEW_WITHDRAWN
+    )

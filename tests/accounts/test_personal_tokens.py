@@ -1,4 +1,4 @@
-"""Personal API tokens: `Authorization: Token <key>` for a person's scripts (API.md, the people's API)."""
+"""Personal API tokens: `Authorization: Token <key>` for a person's scripts (README.md, "The API")."""
 
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
-from accounts.services import node_key_create
 from datasets.demo_files import write_demo_files
+from datasets.services import node_key_create
 from requests.models import Application, Permit
 from tests.browser.test_application_journey import add_to_basket, fill_breast_cancer_project
 from tests.browser.test_catalogue_journey import sign_in

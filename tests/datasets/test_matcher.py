@@ -1,4 +1,4 @@
-"""The DUO matcher's rule tables (DESIGN.md, "The DUO matcher"): every permission against the
+"""The DUO matcher's rule tables (datasets.duo_matcher; docs/architecture.md): every permission against the
 purposes it meets, every modifier's approve / deny / review paths, aggregation, free text, and
 the issue's "done when" cases. Pure: no database."""
 

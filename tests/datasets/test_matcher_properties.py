@@ -240,7 +240,7 @@ def test_whatever_ds_approves_hmb_and_gru_with_the_same_modifiers_approve(case, 
         assert _by_term(result, skip={permission, NMDS}) == _by_term(ds_result, skip={DS, NMDS})
         if ds_result.decision is not Decision.APPROVE:
             continue
-        # The one designed exception (DESIGN.md, NMDS): methods development tied to the
+        # The one designed exception (NMDS in datasets.duo_matcher): methods development tied to the
         # dataset's diseases is allowed under DS + NMDS only, so HMB/GRU + NMDS may deny it.
         not_approved = {r.term for r in result.reasons if r.decision is not Decision.APPROVE}
         assert not_approved <= {NMDS}

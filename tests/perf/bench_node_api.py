@@ -85,9 +85,9 @@ def _seed() -> tuple[str, list[str], str]:
     from django.db import transaction
 
     from accounts.models import User
-    from accounts.services import node_key_create
     from datasets.models import DataNode
     from datasets.ontologies import load_duo
+    from datasets.services import node_key_create
     from requests.models import Permit
     from requests.visas import mint_visas
 

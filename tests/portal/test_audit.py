@@ -20,7 +20,7 @@ from portal.models import GENESIS_HASH, AuditEvent
 TRIGGER = "portal_auditevent_append_only"
 
 
-def _record(target, action: str = "test.changed", **fields) -> AuditEvent:
+def _record(target, action: str = "node.changed", **fields) -> AuditEvent:
     with transaction.atomic():
         return audit.record(action=action, target=target, **fields)
 
@@ -46,13 +46,13 @@ def _trigger_disabled() -> Iterator[None]:
 @pytest.mark.django_db(transaction=True)
 def test_record_outside_a_transaction_is_refused(applicant):
     with pytest.raises(RuntimeError, match="inside the transaction"):
-        audit.record(action="test.changed", target=applicant)
+        audit.record(action="node.changed", target=applicant)
     assert not AuditEvent.objects.exists()
 
 
 @pytest.mark.django_db
 def test_record_keeps_who_what_target_and_before_after(applicant, staff):
-    event = _record(applicant, action="account.renamed", actor=staff, before={"name": "A"}, after={"name": "B"})
+    event = _record(applicant, action="dac.policy_changed", actor=staff, before={"name": "A"}, after={"name": "B"})
 
     event.refresh_from_db()
     assert event.actor == staff
@@ -100,7 +100,7 @@ def test_update_is_refused_by_the_database_and_the_row_stays_unchanged(applicant
 
     stored = AuditEvent.objects.get(pk=event.pk)
     assert stored.data == {"after": {"status": "submitted"}}
-    assert stored.action == "test.changed"
+    assert stored.action == "node.changed"
 
 
 @pytest.mark.django_db
@@ -141,9 +141,9 @@ def test_a_removed_event_breaks_the_chain_at_its_successor(applicant):
 
 @pytest.mark.django_db
 def test_events_for_a_target_come_back_oldest_first_and_only_theirs(applicant, other_applicant):
-    first = _record(applicant, action="test.first")
-    _record(other_applicant, action="test.elsewhere")
-    second = _record(applicant, action="test.second")
+    first = _record(applicant, action="node.created")
+    _record(other_applicant, action="node.changed")
+    second = _record(applicant, action="node.webhook_set")
 
     assert list(audit.events_for(applicant)) == [first, second]
 
@@ -158,7 +158,7 @@ def test_concurrent_appends_form_one_chain_with_distinct_predecessors(applicant)
         try:
             with transaction.atomic():
                 barrier.wait(timeout=10)
-                audit.record(action="test.concurrent", target=applicant, data={"writer": n})
+                audit.record(action="node.changed", target=applicant, data={"writer": n})
                 # Hold the transaction open so the others really try to append meanwhile.
                 time.sleep(0.05)
         except BaseException as exc:
@@ -207,3 +207,10 @@ def test_audit_admin_lists_events_and_offers_no_changes(client_for, applicant):
     assert client.get(reverse("admin:portal_auditevent_change", args=[event.pk])).status_code == 200
     assert client.get(reverse("admin:portal_auditevent_add")).status_code == 403
     assert client.post(reverse("admin:portal_auditevent_delete", args=[event.pk])).status_code == 403
+
+
+@pytest.mark.django_db
+def test_an_action_outside_the_vocabulary_is_refused(applicant):
+    with transaction.atomic(), pytest.raises(ValueError, match="Unknown audit action"):
+        audit.record(action="account.renamd", target=applicant)
+    assert not AuditEvent.objects.exists()

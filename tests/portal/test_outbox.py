@@ -250,3 +250,70 @@ def test_a_real_worker_delivers_an_enqueued_email_after_commit(tmp_path):
 
     assert email.message_from_string(files[0].read_text())["To"] == "worker@example.org"
     assert OutboxMessage.objects.get(pk=message.pk).attempts == 0
+
+
+# --- the registry of senders -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def senders(monkeypatch):
+    """The registry as the apps left it, with whatever a test registers dropped afterwards."""
+    monkeypatch.setattr(outbox, "_SENDERS", dict(outbox._SENDERS))
+    return outbox._SENDERS
+
+
+def test_the_kernel_sends_e_mail_and_the_datasets_app_registers_webhooks():
+    from datasets import webhooks
+
+    assert outbox._SENDERS[OutboxMessage.Kind.EMAIL].max_attempts == outbox.MAX_ATTEMPTS
+    assert outbox._SENDERS[OutboxMessage.Kind.WEBHOOK].send is webhooks.send_webhook
+    assert outbox.max_attempts(OutboxMessage.Kind.WEBHOOK) == webhooks.MAX_ATTEMPTS
+
+
+def test_a_kind_gets_one_sender_only(senders):
+    def other_send(payload: dict) -> None:
+        raise AssertionError("never called")
+
+    email = senders[OutboxMessage.Kind.EMAIL]
+    assert outbox.register_sender(email.kind, email.send, max_attempts=email.max_attempts) == email  # again: harmless
+    with pytest.raises(ValueError, match="have a sender already"):
+        outbox.register_sender(OutboxMessage.Kind.EMAIL, other_send)
+    with pytest.raises(ValueError, match="at least one attempt"):
+        outbox.register_sender("parcel", other_send, max_attempts=0)
+    assert senders[OutboxMessage.Kind.EMAIL] == email
+
+
+@pytest.mark.django_db
+def test_a_kind_without_a_sender_cannot_be_enqueued():
+    with pytest.raises(LookupError, match="No outbox sender"):
+        outbox.enqueue(kind="parcel", payloads=[{"to": "x"}])
+    assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_registered_kind_is_delivered_retried_to_its_own_limit_and_closed_when_undeliverable(
+    senders, django_capture_on_commit_callbacks
+):
+    sent: list[dict] = []
+
+    def send_parcel(payload: dict) -> None:
+        if payload["to"] == "down":
+            raise OSError("the depot is closed")
+        if payload["to"] == "gone":
+            raise outbox.Undeliverable("nobody lives there any more")
+        sent.append(payload)
+
+    outbox.register_sender("parcel", send_parcel, max_attempts=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        _home, down, gone = outbox.enqueue(kind="parcel", payloads=[{"to": t} for t in ("home", "down", "gone")])
+
+    assert sent == [{"to": "home"}]
+    down.refresh_from_db()
+    gone.refresh_from_db()
+    assert (down.attempts, down.sent_at) == (1, None)
+    assert gone.sent_at is not None
+    assert gone.last_error == "not sent: nobody lives there any more"
+    assert outbox.max_attempts("parcel") == 2
+    OutboxMessage.objects.filter(pk=down.pk).update(attempts=2)
+    assert not outbox.due(timezone.now() + timedelta(days=1)).filter(pk=down.pk).exists()
+    assert OutboxMessage.objects.filter(outbox.gave_up(), pk=down.pk).exists()

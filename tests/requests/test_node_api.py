@@ -1,4 +1,4 @@
-"""The node API (API.md, "Endpoints"): node API keys, the scope of a node (hosted datasets; all for
+"""The node API (docs/node-contract.md): node API keys, the scope of a node (hosted datasets; all for
 the broker), the permissions answer, introspection, the check, the changes feed, and the walk from
 approval to revocation as a node sees it."""
 
@@ -21,7 +21,8 @@ from django.utils import timezone
 from rest_framework.utils.encoders import JSONEncoder
 
 from accounts import services as account_services
-from accounts.models import NodeApiKey
+from datasets import services as dataset_services
+from datasets.models import NodeApiKey
 from portal.audit import events_for
 from portal.exceptions import NotAllowed
 from requests import services, visas
@@ -41,7 +42,7 @@ NODE_URLS = ("api:permissions", "api:permit_introspect", "api:permit_check", "ap
 
 def node_key(node, **options) -> str:
     """A new usable API key of `node` (the key itself: the row keeps only its hash)."""
-    return account_services.node_key_create(node=node, name="verifier", days=options.pop("days", None), **options)[1]
+    return dataset_services.node_key_create(node=node, name="verifier", days=options.pop("days", None), **options)[1]
 
 
 def as_node(key: str | None) -> Client:
@@ -53,8 +54,8 @@ def approve(application, datasets, chair, member, months: int = 12, conditions=N
     """The committee approves the submitted `application` for `datasets`: two votes and the
     chair's decision, through the services. Returns the new permits."""
     review = application.reviews.get()
-    services.review_vote(review=review, member=chair, choice="approve")
-    services.review_vote(review=review, member=member, choice="approve")
+    services.review_vote(review=review, actor=chair, choice="approve")
+    services.review_vote(review=review, actor=member, choice="approve")
     services.review_decide(
         review=review,
         actor=chair,
@@ -136,7 +137,7 @@ def permit(applicant_submission, dataset, dac_chair, dac_member) -> Permit:
 
 
 def test_a_node_key_is_gapn_and_stored_only_as_its_hash_and_prefix(node):
-    row, key = account_services.node_key_create(node=node, name="beacon", days=None)
+    row, key = dataset_services.node_key_create(node=node, name="beacon", days=None)
 
     assert key.startswith("gapn_")
     assert len(key.removeprefix("gapn_")) == 40
@@ -166,22 +167,22 @@ def test_an_expired_node_key_is_refused(node, time_machine):
 
 
 def test_a_revoked_node_key_is_refused_at_once(node, staff):
-    row, key = account_services.node_key_create(node=node, name="beacon", days=30)
-    account_services.node_key_revoke(key=row, actor=staff)
+    row, key = dataset_services.node_key_create(node=node, name="beacon", days=30)
+    dataset_services.node_key_revoke(key=row, actor=staff)
 
     assert as_node(key).get(reverse("api:permit_changes")).status_code == 401
 
 
 def test_only_staff_revoke_node_keys(node, dac_chair):
-    row, _ = account_services.node_key_create(node=node, name="beacon", days=None)
+    row, _ = dataset_services.node_key_create(node=node, name="beacon", days=None)
     with pytest.raises(NotAllowed):
-        account_services.node_key_revoke(key=row, actor=dac_chair)
+        dataset_services.node_key_revoke(key=row, actor=dac_chair)
 
 
 def test_revoking_twice_keeps_the_first_time(node, staff):
-    row, _ = account_services.node_key_create(node=node, name="beacon", days=None)
-    first = account_services.node_key_revoke(key=row, actor=staff).revoked_at
-    assert account_services.node_key_revoke(key=row, actor=staff).revoked_at == first
+    row, _ = dataset_services.node_key_create(node=node, name="beacon", days=None)
+    first = dataset_services.node_key_revoke(key=row, actor=staff).revoked_at
+    assert dataset_services.node_key_revoke(key=row, actor=staff).revoked_at == first
 
 
 def test_a_key_of_a_deleted_node_goes_with_it(node, key):
@@ -223,7 +224,7 @@ def test_create_node_key_refuses_an_unknown_node_or_bad_days(node, args, message
 
 def test_staff_create_a_key_in_the_admin_and_see_it_once(client, staff, node):
     client.force_login(staff)
-    url = reverse("admin:accounts_nodeapikey_add")
+    url = reverse("admin:datasets_nodeapikey_add")
     response = client.post(url, {"node": node.pk, "name": "beacon", "days": "90"})
 
     assert response.status_code == 200
@@ -231,14 +232,14 @@ def test_staff_create_a_key_in_the_admin_and_see_it_once(client, staff, node):
     row = NodeApiKey.objects.get(node=node)
     key = re.search(r"gapn_[A-Za-z0-9_-]{40}", response.content.decode())[0]
     assert hashlib.sha256(key.encode()).hexdigest() == row.key_hash
-    assert key not in client.get(reverse("admin:accounts_nodeapikey_change", args=[row.pk])).content.decode()
+    assert key not in client.get(reverse("admin:datasets_nodeapikey_change", args=[row.pk])).content.decode()
 
 
 def test_staff_revoke_keys_with_the_admin_action(client, staff, node, key):
     client.force_login(staff)
     row = NodeApiKey.objects.get(node=node)
     client.post(
-        reverse("admin:accounts_nodeapikey_changelist"), {"action": "revoke_selected", "_selected_action": [row.pk]}
+        reverse("admin:datasets_nodeapikey_changelist"), {"action": "revoke_selected", "_selected_action": [row.pk]}
     )
     row.refresh_from_db()
     assert row.revoked_at is not None
@@ -567,8 +568,8 @@ def test_a_new_approval_replaces_the_permit_and_the_visa_of_the_old_one_dies(
 
 
 def test_creating_and_revoking_a_node_key_is_audited(node, staff):
-    row, _ = account_services.node_key_create(node=node, name="beacon", days=None, actor=staff)
-    account_services.node_key_revoke(key=row, actor=staff)
+    row, _ = dataset_services.node_key_create(node=node, name="beacon", days=None, actor=staff)
+    dataset_services.node_key_revoke(key=row, actor=staff)
 
     events = list(events_for(row))
     assert [e.action for e in events] == ["node_key.created", "node_key.revoked"]

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from requests import services
 from requests.models import Application
+from requests.selectors import applications as app_selectors
 from tests.factories import UserFactory
 from tests.requests.conftest import next_year, pdf_upload
 
@@ -97,7 +98,7 @@ def test_the_full_form_submits_and_the_page_shows_two_pending_reviews(
     client_for, applicant, dataset, other_dataset, settings_private_media
 ):
     app = services.application_create(applicant=applicant, datasets=[dataset, other_dataset])
-    services.application_agreements_accept(application=app, user=applicant)
+    services.application_agreements_accept(application=app, actor=applicant)
     client = client_for("applicant")
     data = form_data(
         app,
@@ -185,7 +186,7 @@ def test_a_collaborator_accepts_the_agreements_from_the_invitation(
     assert client.get(reverse("requests:agreements", args=[app.pk])).status_code == 200
     response = client.post(reverse("requests:agreements", args=[app.pk]), {"accept": "yes"})
     assert response.status_code == 302
-    assert "other.applicant@example.org" not in services.missing_agreements(app)
+    assert "other.applicant@example.org" not in app_selectors.missing_agreements(app)
 
 
 def test_withdrawing_from_the_page(client_for, submitted):

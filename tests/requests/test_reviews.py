@@ -12,6 +12,7 @@ from datasets import services as dataset_services
 from portal.exceptions import Conflict, InvalidInput, NotAllowed
 from requests import services
 from requests.models import DatasetDecision, Permit, Review
+from requests.selectors import reviews as review_selectors
 from tests.factories import DacFactory, DatasetFactory, UserFactory, complete_application
 
 pytestmark = pytest.mark.django_db
@@ -53,52 +54,52 @@ def decide_both(review, actor, months=(12, 6)):
 
 
 def test_votes_move_the_application_under_review_and_count_toward_the_quorum(review, dac_member, dac_chair):
-    assert services.quorum_of(review) == (0, 2)
-    services.review_vote(review=review, member=dac_member, choice="approve", comment="Fine.")
+    assert review_selectors.quorum_of(review) == (0, 2)
+    services.review_vote(review=review, actor=dac_member, choice="approve", comment="Fine.")
     review.refresh_from_db()
     assert review.application.status == "under_review"
-    services.review_vote(review=review, member=dac_chair, choice="abstain")
-    assert services.quorum_of(review) == (2, 2)
+    services.review_vote(review=review, actor=dac_chair, choice="abstain")
+    assert review_selectors.quorum_of(review) == (2, 2)
 
 
 def test_a_member_may_change_the_vote_until_the_decision(review, dac_member):
-    services.review_vote(review=review, member=dac_member, choice="reject")
-    services.review_vote(review=review, member=dac_member, choice="approve")
+    services.review_vote(review=review, actor=dac_member, choice="reject")
+    services.review_vote(review=review, actor=dac_member, choice="approve")
     assert list(review.votes.values_list("choice", flat=True)) == ["approve"]
 
 
 def test_a_secretary_does_not_vote(review, dac_secretary):
     with pytest.raises(NotAllowed, match="secretary does not"):
-        services.review_vote(review=review, member=dac_secretary, choice="approve")
+        services.review_vote(review=review, actor=dac_secretary, choice="approve")
 
 
 def test_another_committee_cannot_vote(review, other_dac_member):
     with pytest.raises(NotAllowed):
-        services.review_vote(review=review, member=other_dac_member, choice="approve")
+        services.review_vote(review=review, actor=other_dac_member, choice="approve")
 
 
 def test_a_conflict_of_interest_removes_the_member_from_vote_and_quorum(review, dac_member, dac_chair):
-    services.review_vote(review=review, member=dac_member, conflict_of_interest=True)
+    services.review_vote(review=review, actor=dac_member, conflict_of_interest=True)
     with pytest.raises(Conflict, match="conflict of interest"):
-        services.review_vote(review=review, member=dac_member, choice="approve")
+        services.review_vote(review=review, actor=dac_member, choice="approve")
     # Two voters (chair, member) minus the conflicted member: the chair's vote is enough.
-    assert services.quorum_of(review) == (0, 1)
-    services.review_vote(review=review, member=dac_chair, choice="approve")
+    assert review_selectors.quorum_of(review) == (0, 1)
+    services.review_vote(review=review, actor=dac_chair, choice="approve")
     decide_both(review, dac_chair)
 
 
 def test_the_chair_decides_only_once_the_quorum_is_met(review, dac_chair, dac_member):
-    services.review_vote(review=review, member=dac_chair, choice="approve")
+    services.review_vote(review=review, actor=dac_chair, choice="approve")
     with pytest.raises(Conflict, match="1 of 2 votes"):
         decide_both(review, dac_chair)
-    services.review_vote(review=review, member=dac_member, choice="approve")
+    services.review_vote(review=review, actor=dac_member, choice="approve")
     decide_both(review, dac_chair)
     assert Review.objects.get(pk=review.pk).status == "decided"
 
 
 def test_only_the_chair_decides(review, dac_chair, dac_member, dac_secretary):
-    services.review_vote(review=review, member=dac_chair, choice="approve")
-    services.review_vote(review=review, member=dac_member, choice="approve")
+    services.review_vote(review=review, actor=dac_chair, choice="approve")
+    services.review_vote(review=review, actor=dac_member, choice="approve")
     for person in (dac_member, dac_secretary):
         with pytest.raises(NotAllowed):
             decide_both(review, person)
@@ -107,8 +108,8 @@ def test_only_the_chair_decides(review, dac_chair, dac_member, dac_secretary):
 def test_approval_issues_permits_with_the_chosen_length_and_the_matchers_conditions(
     review, applicant, dac_chair, dac_member, django_capture_on_commit_callbacks
 ):
-    services.review_vote(review=review, member=dac_chair, choice="approve")
-    services.review_vote(review=review, member=dac_member, choice="approve")
+    services.review_vote(review=review, actor=dac_chair, choice="approve")
+    services.review_vote(review=review, actor=dac_member, choice="approve")
     a, b = sorted((i.dataset for i in review.items.all()), key=lambda d: d.accession)
     with django_capture_on_commit_callbacks(execute=True):
         services.review_decide(
@@ -133,8 +134,8 @@ def test_approval_issues_permits_with_the_chosen_length_and_the_matchers_conditi
 
 
 def test_permit_length_is_capped_by_duo_ts_and_the_dac_policy(review, dac_chair, dac_member):
-    services.review_vote(review=review, member=dac_chair, choice="approve")
-    services.review_vote(review=review, member=dac_member, choice="approve")
+    services.review_vote(review=review, actor=dac_chair, choice="approve")
+    services.review_vote(review=review, actor=dac_member, choice="approve")
     with pytest.raises(InvalidInput) as caught:
         decide_both(review, dac_chair, months=(37, 0))
     fields = caught.value.extra["fields"]
@@ -154,8 +155,8 @@ def test_permit_length_is_capped_by_duo_ts_and_the_dac_policy(review, dac_chair,
 
 
 def test_a_rejection_needs_a_reason_and_every_dataset_a_decision(review, dac_chair, dac_member):
-    services.review_vote(review=review, member=dac_chair, choice="approve")
-    services.review_vote(review=review, member=dac_member, choice="approve")
+    services.review_vote(review=review, actor=dac_chair, choice="approve")
+    services.review_vote(review=review, actor=dac_member, choice="approve")
     a, b = sorted(i.dataset.accession for i in review.items.all())
     with pytest.raises(InvalidInput) as caught:
         services.review_decide(
@@ -175,11 +176,11 @@ def test_a_rejection_needs_a_reason_and_every_dataset_a_decision(review, dac_cha
 
 
 def test_a_vote_after_the_decision_is_refused_clearly(review, dac_chair, dac_member):
-    services.review_vote(review=review, member=dac_chair, choice="approve")
-    services.review_vote(review=review, member=dac_member, choice="approve")
+    services.review_vote(review=review, actor=dac_chair, choice="approve")
+    services.review_vote(review=review, actor=dac_member, choice="approve")
     decide_both(review, dac_chair)
     with pytest.raises(Conflict, match=r"The review is decided; votes and decisions are closed\."):
-        services.review_vote(review=review, member=dac_member, choice="reject")
+        services.review_vote(review=review, actor=dac_member, choice="reject")
 
 
 def test_collaborators_who_accepted_get_permits_too(applicant, two_datasets, dac_chair, dac_member):
@@ -187,11 +188,11 @@ def test_collaborators_who_accepted_get_permits_too(applicant, two_datasets, dac
     app = complete_application(
         applicant, [two_datasets[0]], purpose={"primary": "hmb"}, collaborators=[colleague.email]
     )
-    services.application_agreements_accept(application=app, user=colleague)
+    services.application_agreements_accept(application=app, actor=colleague)
     services.application_submit(application=app, actor=applicant)
     review = Review.objects.get(application=app)
-    services.review_vote(review=review, member=dac_chair, choice="approve")
-    services.review_vote(review=review, member=dac_member, choice="approve")
+    services.review_vote(review=review, actor=dac_chair, choice="approve")
+    services.review_vote(review=review, actor=dac_member, choice="approve")
     services.review_decide(
         review=review,
         actor=dac_chair,
@@ -205,8 +206,8 @@ def test_a_new_approval_replaces_the_earlier_permit(applicant, two_datasets, dac
         app = complete_application(applicant, [two_datasets[0]], purpose={"primary": "hmb"})
         services.application_submit(application=app, actor=applicant)
         review = Review.objects.get(application=app)
-        services.review_vote(review=review, member=dac_chair, choice="approve")
-        services.review_vote(review=review, member=dac_member, choice="approve")
+        services.review_vote(review=review, actor=dac_chair, choice="approve")
+        services.review_vote(review=review, actor=dac_member, choice="approve")
         services.review_decide(
             review=review,
             actor=dac_chair,
@@ -237,14 +238,14 @@ def test_return_sends_the_application_back_with_a_message(
 
 
 def test_discussion_and_messages(review, dac_member, other_dac_member, applicant, django_capture_on_commit_callbacks):
-    services.review_note_add(review=review, author=dac_member, kind="discussion", text="Looks fine to me.")
+    services.review_note_add(review=review, actor=dac_member, kind="discussion", text="Looks fine to me.")
     with django_capture_on_commit_callbacks(execute=True):
-        services.review_note_add(review=review, author=dac_member, kind="to_applicant", text="Which cohort?")
+        services.review_note_add(review=review, actor=dac_member, kind="to_applicant", text="Which cohort?")
     assert [m.to for m in mail.outbox if "A message from" in m.subject] == [[applicant.email]]
     with pytest.raises(NotAllowed):
-        services.review_note_add(review=review, author=other_dac_member, kind="discussion", text="Hi")
+        services.review_note_add(review=review, actor=other_dac_member, kind="discussion", text="Hi")
     with pytest.raises(InvalidInput):
-        services.review_note_add(review=review, author=dac_member, kind="discussion", text="  ")
+        services.review_note_add(review=review, actor=dac_member, kind="discussion", text="  ")
 
 
 def test_automatic_approval_under_the_dac_policy_is_audited_as_the_system(applicant, ontologies):
@@ -295,7 +296,7 @@ def test_two_chairs_deciding_at_once_give_one_decision_and_one_set_of_permits(ap
     services.application_submit(application=app, actor=applicant)
     review = Review.objects.get(application=app)
     for chair in chairs:
-        services.review_vote(review=review, member=chair, choice="approve")
+        services.review_vote(review=review, actor=chair, choice="approve")
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 

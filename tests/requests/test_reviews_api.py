@@ -1,4 +1,4 @@
-"""The people's API for committee review: /api/v1/reviews and its actions (API.md)."""
+"""The people's API for committee review: /api/v1/reviews and its actions (README.md, "The API")."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from requests import services
 from requests.models import Application, Permit, Review
+from requests.selectors import reviews as review_selectors
 from tests.factories import DatasetFactory, complete_application
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +62,7 @@ def vote(client, review: Review, choice: str = "approve", **extra):
 
 def quorum_met(review: Review, dac_chair, dac_member) -> None:
     for member in (dac_chair, dac_member):
-        services.review_vote(review=review, member=member, choice="approve")
+        services.review_vote(review=review, actor=member, choice="approve")
 
 
 def approvals(review: Review, months: int = 12) -> dict:
@@ -136,9 +137,9 @@ def test_the_list_costs_the_same_number_of_queries_for_3_and_30_reviews(
     def add(count: int) -> None:
         for n in range(count):
             review = submit(applicant, gru_datasets).reviews.get()
-            services.review_vote(review=review, member=dac_member, choice="approve", comment="Fine.")
+            services.review_vote(review=review, actor=dac_member, choice="approve", comment="Fine.")
             if n % 2:
-                services.review_vote(review=review, member=dac_chair, conflict_of_interest=True)
+                services.review_vote(review=review, actor=dac_chair, conflict_of_interest=True)
 
     client = client_for("dac_secretary")
     # Guardian caches a permission's content type for the process on first use: warm it first,
@@ -158,14 +159,14 @@ def test_the_lists_quorum_agrees_with_the_service(
 ):
     # A conflict takes a voter out: with one able voter left, that one vote is the whole quorum.
     conflicted = submit(applicant, gru_datasets).reviews.get()
-    services.review_vote(review=conflicted, member=dac_chair, conflict_of_interest=True)
+    services.review_vote(review=conflicted, actor=dac_chair, conflict_of_interest=True)
     half = submit(applicant, gru_datasets).reviews.get()
-    services.review_vote(review=half, member=dac_member, choice="reject")
+    services.review_vote(review=half, actor=dac_member, choice="reject")
     committee.quorum = 5
     committee.save(update_fields=["quorum"])
     rows = client_for("dac_member").get(reverse("api:reviews")).json()["results"]
     for row in rows:
-        counted, needed = services.quorum_of(Review.objects.select_related("dac").get(pk=row["id"]))
+        counted, needed = review_selectors.quorum_of(Review.objects.select_related("dac").get(pk=row["id"]))
         assert row["quorum"] == {"counted": counted, "needed": needed}
     assert {r["id"]: r["quorum"]["needed"] for r in rows} == {conflicted.pk: 1, half.pk: 2}
 
@@ -197,10 +198,10 @@ def test_a_missing_review_is_404(client_for, review):
 def test_the_review_shows_the_application_matches_votes_notes_and_messages(
     client_for, review, applicant, dac_member, dac_chair
 ):
-    services.review_vote(review=review, member=dac_member, choice="reject", comment="Too broad.")
-    services.review_vote(review=review, member=dac_chair, conflict_of_interest=True)
-    services.review_note_add(review=review, author=dac_chair, kind="discussion", text="Ask about the cohort.")
-    services.review_note_add(review=review, author=dac_chair, kind="to_applicant", text="Which cohort?")
+    services.review_vote(review=review, actor=dac_member, choice="reject", comment="Too broad.")
+    services.review_vote(review=review, actor=dac_chair, conflict_of_interest=True)
+    services.review_note_add(review=review, actor=dac_chair, kind="discussion", text="Ask about the cohort.")
+    services.review_note_add(review=review, actor=dac_chair, kind="to_applicant", text="Which cohort?")
 
     data = client_for("dac_secretary").get(reverse("api:review", args=[review.pk])).json()
 
@@ -332,7 +333,7 @@ def test_returning_without_a_message_is_400_naming_message(client_for, review, b
 
 
 def test_deciding_before_the_quorum_is_409_quorum_not_met(client_for, review, dac_member):
-    services.review_vote(review=review, member=dac_member, choice="approve")
+    services.review_vote(review=review, actor=dac_member, choice="approve")
     response = post(client_for("dac_chair"), "api:review_decide", review, approvals(review))
     assert response.status_code == 409
     assert response.json()["code"] == "quorum_not_met"
@@ -414,7 +415,7 @@ def test_deciding_issues_permits_to_the_applicant_and_the_collaborator_who_accep
 ):
     with time_machine.travel(DECIDED_AT, tick=False):
         app = complete_application(applicant, gru_datasets, collaborators=[COLLABORATOR])
-        services.application_agreements_accept(application=app, user=other_applicant)
+        services.application_agreements_accept(application=app, actor=other_applicant)
         review = services.application_submit(application=app, actor=applicant).reviews.get()
         quorum_met(review, dac_chair, dac_member)
         first, second = sorted(d.accession for d in gru_datasets)

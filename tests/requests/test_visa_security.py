@@ -1,4 +1,4 @@
-"""Visas as a verifier sees them (DESIGN.md, "Permits as GA4GH visas"): forged, tampered, stale and
+"""Visas as a verifier sees them (docs/node-contract.md, "Visas"): forged, tampered, stale and
 foreign visas are refused by verify_visa and answer {"active": false} at introspection; a real visa
 verifies with plain PyJWT against the published JWKS, carries exactly the designed claims, and
 survives a key rotation."""
@@ -22,7 +22,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import services as account_services
+from datasets import services as dataset_services
 from requests import services, visas
 from tests.factories import NodeFactory
 from tests.requests.test_node_api import approve, as_node, introspect, node_key
@@ -220,11 +220,11 @@ def test_the_visa_of_a_dataset_another_node_hosts_is_inactive_for_this_node(visa
 @pytest.mark.parametrize("case", ["missing", "wrong", "expired", "revoked"])
 def test_introspection_without_a_usable_key_is_401_with_the_error_shape(visa, node, staff, time_machine, case):
     time_machine.move_to(timezone.now(), tick=False)
-    row, secret = account_services.node_key_create(node=node, name="verifier", days=1)
+    row, secret = dataset_services.node_key_create(node=node, name="verifier", days=1)
     if case == "expired":
         time_machine.shift(dt.timedelta(days=1, seconds=1))
     elif case == "revoked":
-        account_services.node_key_revoke(key=row, actor=staff)
+        dataset_services.node_key_revoke(key=row, actor=staff)
     sent = {"missing": None, "wrong": secret[:-2] + "xx"}.get(case, secret)
 
     response = as_node(sent).post(reverse("api:permit_introspect"), {"token": visa}, content_type="application/json")

@@ -1,4 +1,4 @@
-"""Webhooks (API.md, "Webhook (push)"): each permit event is POSTed to the webhook of every node
+"""Webhooks (docs/node-contract.md, "Webhooks"): each permit event is POSTed to the webhook of every node
 that sees it, as the change object of the feed, signed, and retried with backoff until a 2xx.
 A real HTTP server on 127.0.0.1 plays the node."""
 
@@ -23,6 +23,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from datasets import webhooks as node_webhooks
 from datasets.models import DataNode
 from datasets.services import node_webhook_clear, node_webhook_set
 from portal import outbox
@@ -432,7 +433,7 @@ def test_a_cleared_webhook_closes_waiting_messages_without_sending(
 
 
 def test_webhooks_are_tried_about_a_day_and_e_mails_keep_their_ten_tries():
-    assert outbox.max_attempts(OutboxMessage.Kind.WEBHOOK) == 31
+    assert outbox.max_attempts(OutboxMessage.Kind.WEBHOOK) == node_webhooks.MAX_ATTEMPTS == 31
     assert outbox.max_attempts(OutboxMessage.Kind.EMAIL) == outbox.MAX_ATTEMPTS == 10
     span = sum((outbox.backoff(n) for n in range(1, 31)), dt.timedelta())
     assert dt.timedelta(hours=24) < span < dt.timedelta(hours=25)
@@ -495,18 +496,18 @@ def test_after_a_real_commit_the_event_is_pushed_without_help(
 @pytest.mark.django_db(transaction=True)
 def test_enqueue_webhook_outside_a_transaction_is_refused(node):
     with pytest.raises(RuntimeError, match="inside the transaction"):
-        outbox.enqueue_webhook(node_id=node.pk, event_id=1, body={"permit_id": 1})
+        node_webhooks.enqueue_webhook(node_id=node.pk, event_id=1, body={"permit_id": 1})
     assert not OutboxMessage.objects.exists()
 
 
 def test_enqueue_webhook_refuses_a_body_json_cannot_hold(node):
     with pytest.raises(TypeError):
-        outbox.enqueue_webhook(node_id=node.pk, event_id=1, body={"at": timezone.now()})
+        node_webhooks.enqueue_webhook(node_id=node.pk, event_id=1, body={"at": timezone.now()})
 
 
 def test_a_message_for_a_node_deleted_since_is_closed(node, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        message = outbox.enqueue_webhook(node_id=node.pk + 1000, event_id=1, body={"permit_id": 1})
+        message = node_webhooks.enqueue_webhook(node_id=node.pk + 1000, event_id=1, body={"permit_id": 1})
 
     assert outbox.deliver(message.pk) is False
     message.refresh_from_db()

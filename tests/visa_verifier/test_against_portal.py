@@ -13,7 +13,7 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from accounts.services import node_key_create
+from datasets.services import node_key_create
 from portal import signing
 from requests import visas
 from requests.services.permits import permit_revoke

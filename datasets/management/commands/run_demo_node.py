@@ -10,10 +10,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts import services
+from datasets import services
 from datasets.demo_files import write_demo_files
 from datasets.models import DataNode
-from datasets.services import node_webhook_set
 from portal.exceptions import InvalidInput
 from visa_verifier.demo_node import build_node, make_node_server
 
@@ -79,7 +78,7 @@ class Command(BaseCommand):
         server = make_node_server(app, host, port)
         if webhook:
             url = f"http://{host}:{server.server_port}/webhooks/portal"
-            app.webhook_secret = node_webhook_set(node=node, url=url)
+            app.webhook_secret = services.node_webhook_set(node=node, url=url)
             self.stdout.write(f"Permit events of {node.slug} are pushed to {url} (signed with a new secret).")
         self.stdout.write(
             f"{node.name} ({app.mode}) on http://{host}:{server.server_port}/ serving {len(accessions)} datasets "

@@ -1,6 +1,6 @@
 """Reads behind the committee's pages: the inbox with its filters and counts, and the dossier of
-one review. Built on requests.selectors (who sees which review, quorums of many reviews); every
-list read here takes a fixed number of queries whatever the number of reviews."""
+one review. Built on the review and application selectors; every list read here takes a fixed
+number of queries whatever the number of reviews."""
 
 from __future__ import annotations
 
@@ -10,12 +10,9 @@ from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from datasets import duo
 from datasets.models import Dataset
 from datasets.permissions import VIEW_WORK, dacs_where
 from datasets.presenters import DataUseView, present_profiles
-from datasets.term_cache import known_diseases, labels_for
-from requests import services
 from requests.models import (
     Application,
     ApplicationDataset,
@@ -28,11 +25,8 @@ from requests.models import (
     ReviewStatus,
     Vote,
 )
-from requests.selectors import quorums, review_inbox, reviews_visible_to
-
-# `length_cap` is the service's own rule for the longest permit; the page shows the same cap
-# that the decision is validated against, so the two cannot drift apart.
-from requests.services.reviews import default_months, length_cap
+from requests.selectors.applications import missing_agreements, purpose_in_words, submitted_version
+from requests.selectors.reviews import default_months, length_cap, quorum_of, quorums, review_inbox, reviews_visible_to
 
 ALL = "all"
 
@@ -75,7 +69,7 @@ def inbox_reviews(user, filters: InboxFilters, now: dt.datetime) -> QuerySet[Rev
     status = "" if filters.status == ALL else filters.status
     reviews = review_inbox(user, status=status, dac=filters.dac)
     # Exists() and a column of the review itself add no join, so filtering after the committee
-    # condition cannot widen it (CONVENTIONS 6).
+    # condition cannot widen it (docs/conventions.md, "Selectors").
     conditions: list[Any] = []
     requested = ApplicationDataset.objects.filter(review=OuterRef("pk"))
     if filters.dataset:
@@ -164,9 +158,9 @@ class Dossier:
 def review_dossier(review: Review) -> Dossier:
     """The dossier of a review fetched by selectors.review_for."""
     app = review.application
-    submitted, changes = _submitted_version(app)
+    submitted, changes = submitted_version(app)
     votes = list(review.votes.all())
-    counted, needed = services.quorum_of(review)
+    counted, needed = quorum_of(review)
     notes = list(review.notes.all())
     return Dossier(
         review=review,
@@ -185,25 +179,6 @@ def review_dossier(review: Review) -> Dossier:
         discussion=[n for n in notes if n.kind == ReviewNote.Kind.DISCUSSION],
         messages=[n for n in notes if n.kind == ReviewNote.Kind.TO_APPLICANT],
     )
-
-
-def _submitted_version(app: Application) -> tuple[dict[str, Any], list[tuple[str, Any, Any]]]:
-    # The committee reviews what was submitted: a returned application may be half-edited.
-    versions = list(app.versions.order_by("-number")[:2])
-    if not versions:
-        fields = ("title", "lay_summary", "abstract", "purpose", "requested_months", "justifications")
-        return {name: getattr(app, name) for name in fields}, []
-    changes = services.version_changes(versions[1].snapshot, versions[0].snapshot) if len(versions) > 1 else []
-    return versions[0].snapshot, changes
-
-
-def purpose_in_words(purpose: dict[str, Any]) -> str:
-    """The research purpose as a sentence, or "" when it cannot be read."""
-    try:
-        parsed, _ = duo.parse_purpose(purpose, known_diseases=known_diseases)
-    except duo.ProfileInvalid:
-        return ""
-    return duo.describe_purpose(parsed, labels_for(diseases=parsed.diseases))
 
 
 def datasets_under_review(review: Review, justifications: dict[str, str]) -> list[DatasetUnderReview]:
@@ -232,7 +207,7 @@ def datasets_under_review(review: Review, justifications: dict[str, str]) -> lis
 
 def _people(app: Application) -> list[Person]:
     """The applicant and each collaborator, and whether they accepted every agreement."""
-    missing = services.missing_agreements(app)
+    missing = missing_agreements(app)
     people = [Person(app.applicant.name, app.applicant.email, "applicant", app.applicant.email not in missing)]
     for c in app.collaborators.select_related("user"):
         people.append(Person(c.user.name if c.user else "", c.email, "collaborator", c.email not in missing))

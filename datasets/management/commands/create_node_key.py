@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts import services
+from datasets import services
 from datasets.models import DataNode
 from portal.exceptions import InvalidInput
 
