@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
 from accounts import services
-from accounts.models import Institution, PersonalToken, User
+from accounts.models import FederatedIdentity, Institution, PersonalToken, User
 
 
 @admin.register(Institution)
@@ -69,3 +69,25 @@ class PersonalTokenAdmin(admin.ModelAdmin):
         for token in queryset:
             services.personal_token_revoke(token=token, actor=request.user)
         self.message_user(request, f"{queryset.count()} token(s) revoked.", messages.SUCCESS)
+
+
+@admin.register(FederatedIdentity)
+class FederatedIdentityAdmin(admin.ModelAdmin):
+    """A read-only listing: identities are linked by the provider's sign-in and unlinked through
+    accounts.services, which audit each change; the admin writes none."""
+
+    list_display = ["user", "issuer", "subject", "linked_at"]
+    list_filter = ["issuer"]
+    search_fields = ["user__email", "user__name", "subject"]
+    list_select_related = ["user"]
+    fields = ["user", "issuer", "subject", "linked_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -184,3 +184,30 @@ class PersonalToken(ApiKey):
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name = "personal API token"
+
+
+# OpenID Connect caps a `sub` at 255 ASCII characters; issuers are URLs of the same order.
+FEDERATED_FIELD_MAX = 255
+
+
+class FederatedIdentity(models.Model):
+    """A person's account at an identity provider: the provider's `issuer` and the `sub` it gives
+    them. One subject names one person at an issuer, and a person has at most one identity per
+    issuer. The identity at settings.OIDC_ISSUER is the one visas carry (accounts.selectors)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="federated_identities")
+    issuer = models.CharField(max_length=FEDERATED_FIELD_MAX, help_text="The provider's issuer URL.")
+    subject = models.CharField(max_length=FEDERATED_FIELD_MAX, help_text="The provider's `sub` for the person.")
+    linked_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["issuer", "subject"]
+        verbose_name = "federated identity"
+        verbose_name_plural = "federated identities"
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="federated_identity_unique_subject"),
+            models.UniqueConstraint(fields=["user", "issuer"], name="federated_identity_one_per_issuer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"

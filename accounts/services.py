@@ -1,26 +1,32 @@
-"""Writes about accounts: registration, e-mail verification, profile changes and personal API
-tokens, with the helpers every kind of API key shares (a data node's keys: datasets.services)."""
+"""Writes about accounts: registration, e-mail verification, profile changes, personal API
+tokens, with the helpers every kind of API key shares (a data node's keys: datasets.services),
+and federated identities (a person's account at an identity provider)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import (
+    FEDERATED_FIELD_MAX,
     TOKEN_KEY_PREFIX,
     TOKEN_SHOWN_CHARS,
     ApiKey,
+    FederatedIdentity,
     Institution,
     PersonalToken,
     User,
     api_key_hash,
     api_key_new,
 )
+from accounts.selectors import forget_visa_subject
 from accounts.tasks import send_account_exists_email, send_verification_email
-from portal.exceptions import InvalidInput, NotAllowed
+from portal import audit
+from portal.audit_actions import AuditAction
+from portal.exceptions import Conflict, InvalidInput, NotAllowed
 
 TOKEN_NAME_MAX = PersonalToken._meta.get_field("name").max_length
 # Ten years: long enough for any real use, and far from where a datetime would overflow.
@@ -133,3 +139,70 @@ def api_key_mark_used(key: ApiKey) -> bool:
     if updated:
         key.last_used_at = now
     return bool(updated)
+
+
+# --- Federated identities -------------------------------------------------------------------------
+
+
+def _federated_text(name: str, value: str) -> str:
+    value = value.strip() if isinstance(value, str) else ""
+    if not value or len(value) > FEDERATED_FIELD_MAX:
+        raise InvalidInput(
+            "The request is not valid.", extra={"fields": {name: f"1 to {FEDERATED_FIELD_MAX} characters"}}
+        )
+    return value
+
+
+def federated_identity_link(*, user: User, issuer: str, subject: str, actor: User | None) -> FederatedIdentity:
+    """Record that `subject` at `issuer` is `user`. Only the system (the provider's sign-in, which
+    proved the subject; actor None) or staff may: a person naming their own subject could claim
+    someone else's (NotAllowed). Linking the same identity again changes nothing and returns it.
+    Raises InvalidInput for an empty or overlong issuer or subject, and Conflict (code
+    `identity_taken`) when the subject names someone else or the user has another subject there."""
+    if actor is not None and not actor.is_staff:
+        raise NotAllowed("Only the portal staff link federated identities.", code="not_staff")
+    issuer, subject = _federated_text("issuer", issuer), _federated_text("subject", subject)
+    with transaction.atomic():
+        # The user's row lock makes two links of one person take turns; the unique constraints
+        # settle a race between two people for one subject.
+        User.objects.select_for_update(of=("self",)).filter(pk=user.pk).first()
+        existing = FederatedIdentity.objects.filter(issuer=issuer).filter(Q(subject=subject) | Q(user=user)).first()
+        if existing is not None:
+            if existing.user_id == user.pk and existing.subject == subject:
+                return existing
+            raise Conflict(
+                "This identity, or another of this person at the issuer, is linked already.", code="identity_taken"
+            )
+        try:
+            with transaction.atomic():
+                identity = FederatedIdentity.objects.create(user=user, issuer=issuer, subject=subject)
+        except IntegrityError:
+            raise Conflict("This identity is linked to someone else.", code="identity_taken") from None
+        audit.record(
+            action=AuditAction.ACCOUNT_IDENTITY_LINKED,
+            target=identity,
+            actor=actor,
+            after={"user": str(user.sub), "issuer": issuer, "subject": subject},
+        )
+    forget_visa_subject(user)
+    return identity
+
+
+def federated_identity_unlink(*, identity: FederatedIdentity, actor: User | None) -> None:
+    """Remove the link: the person's visas carry the portal's own id again. The person themselves,
+    staff or the system (actor None) may; raises NotAllowed for anyone else. Unlinking an identity
+    that is gone already does nothing."""
+    if actor is not None and actor.pk != identity.user_id and not actor.is_staff:
+        raise NotAllowed("Only the person or the portal staff unlink an identity.", code="not_identity_owner")
+    with transaction.atomic():
+        locked = FederatedIdentity.objects.select_for_update().select_related("user").filter(pk=identity.pk).first()
+        if locked is None:
+            return
+        audit.record(
+            action=AuditAction.ACCOUNT_IDENTITY_UNLINKED,
+            target=locked,
+            actor=actor,
+            before={"user": str(locked.user.sub), "issuer": locked.issuer, "subject": locked.subject},
+        )
+        locked.delete()
+    forget_visa_subject(identity.user)

@@ -10,8 +10,9 @@ from django.utils.cache import add_never_cache_headers
 
 from accounts.services import TOKEN_MAX_DAYS
 from datasets import services
-from datasets.models import DataNode, NodeApiKey
+from datasets.models import DataNode, Dataset, NodeApiKey
 from portal import audit
+from portal.exceptions import InvalidInput
 
 
 @admin.register(DataNode)
@@ -66,6 +67,48 @@ class DataNodeAdmin(admin.ModelAdmin):
                 before=before,
                 after=after,
             )
+
+
+class DatasetResourceForm(forms.ModelForm):
+    class Meta:
+        model = Dataset
+        fields = ["resource_id"]
+
+    def clean_resource_id(self) -> str:
+        try:
+            return services.dataset_resource_id_check(
+                dataset=self.instance, resource_id=self.cleaned_data.get("resource_id", "")
+            )
+        except InvalidInput as error:
+            raise forms.ValidationError(error.extra["fields"]["resource_id"]) from None
+
+
+@admin.register(Dataset)
+class DatasetAdmin(admin.ModelAdmin):
+    """Staff set a dataset's resource identifier: what its hosting nodes call it (e.g. an archive
+    accession), the `value` of its visas. Everything else about a dataset is read here, not edited:
+    it has its own pages and services (the data-use profile is versioned)."""
+
+    form = DatasetResourceForm
+    list_display = ["accession", "title", "dac", "status", "resource_id"]
+    list_filter = ["status", "dac"]
+    search_fields = ["accession", "title", "resource_id"]
+    list_select_related = ["dac"]
+    fields = ["accession", "title", "dac", "status", "resource_id", "visa_value"]
+    readonly_fields = ["accession", "title", "dac", "status", "visa_value"]
+
+    @admin.display(description="value of its visas")
+    def visa_value(self, obj: Dataset) -> str:
+        return obj.resource
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Dataset | None = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Dataset, form: forms.ModelForm, change: bool) -> None:
+        services.dataset_resource_id_set(dataset=obj, resource_id=obj.resource_id, actor=request.user)
 
 
 def _plain(value: object) -> object:

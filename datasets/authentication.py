@@ -1,6 +1,7 @@
 """How a data node (or the broker) authenticates to the node API (docs/node-contract.md,
-"Authentication"): `Authorization: Api-Key <key>`, a key of datasets.models.NodeApiKey. The
-request's user is then the node, never a person."""
+"Authentication"): `Authorization: Api-Key <key>`, a key of datasets.models.NodeApiKey, or on the
+REMS-compatible path the same key as `x-rems-api-key: <key>`. The request's user is then the
+node, never a person."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from datasets.models import DataNode, NodeApiKey
 NODE_KEYWORD = "Api-Key"
 # One message for every failure, so a caller cannot tell a revoked key from one that never existed.
 NODE_FAILED = "Invalid, expired or revoked API key."
+# The header REMS clients send their key in (`x-rems-api-key`), as Django names it.
+REMS_KEY_HEADER = "x-rems-api-key"
+REMS_KEY_META = "HTTP_X_REMS_API_KEY"
 
 
 class NodePrincipal:
@@ -51,15 +55,38 @@ class NodeKeyAuthentication(BaseAuthentication):
         key = key_from_header(request, NODE_KEYWORD, NODE_FAILED)
         if key is None:
             return None
-        row = NodeApiKey.objects.usable(key_hash=api_key_hash(key)).select_related("node").first()
-        if row is None:
-            raise AuthenticationFailed(NODE_FAILED)
-        services.node_key_mark_used(key=row)
-        return NodePrincipal(row.node), row
+        return node_of_key(key)
 
     def authenticate_header(self, request: Request) -> str:
         # Also the reason a request without a key gets 401 from IsNode rather than 403.
         return NODE_KEYWORD
+
+
+class RemsKeyAuthentication(BaseAuthentication):
+    """The same node keys sent as REMS clients send theirs: `x-rems-api-key: <key>`. REMS's
+    `x-rems-user-id` (the user a REMS key acts as) is accepted and not used: the key alone says who
+    calls. Without the header it returns None, so `Authorization` schemes can still authenticate."""
+
+    def authenticate(self, request: Request) -> tuple[NodePrincipal, NodeApiKey] | None:
+        key = request.META.get(REMS_KEY_META)
+        if key is None:
+            return None
+        key = key.strip()
+        if not key or not key.isascii():
+            raise AuthenticationFailed(NODE_FAILED)
+        return node_of_key(key)
+
+    def authenticate_header(self, request: Request) -> str:
+        return NODE_KEYWORD
+
+
+def node_of_key(key: str) -> tuple[NodePrincipal, NodeApiKey]:
+    """The node of a usable key, its use recorded; raises AuthenticationFailed otherwise."""
+    row = NodeApiKey.objects.usable(key_hash=api_key_hash(key)).select_related("node").first()
+    if row is None:
+        raise AuthenticationFailed(NODE_FAILED)
+    services.node_key_mark_used(key=row)
+    return NodePrincipal(row.node), row
 
 
 class IsNode(BasePermission):

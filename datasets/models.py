@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django_countries.fields import CountryField
@@ -218,6 +218,12 @@ class DatasetQuerySet(models.QuerySet):
         )
 
 
+# What a resource id may look like: printable ASCII without blanks (an archive accession, a DOI, a URL).
+RESOURCE_ID_VALIDATOR = RegexValidator(
+    r"^[!-~]+$", "A resource identifier is printable ASCII without spaces (e.g. EGAD00001000001)."
+)
+
+
 class Dataset(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -236,6 +242,14 @@ class Dataset(models.Model):
         "data access agreement version", max_length=32, default="1.0", help_text="Applicants accept this version."
     )
     agreement_text = models.TextField("data access agreement", blank=True)
+    resource_id = models.CharField(
+        "resource identifier",
+        max_length=255,
+        blank=True,
+        validators=[RESOURCE_ID_VALIDATOR],
+        help_text="The identifier the hosting data nodes use for this dataset (e.g. an archive accession): "
+        "the value of its visas. Empty: the dataset's URL on this portal.",
+    )
     current_profile = models.OneToOneField(
         "DataUseProfile", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -247,9 +261,20 @@ class Dataset(models.Model):
     class Meta:
         ordering = ["accession"]
         indexes = [models.Index(fields=["status", "dac"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resource_id"], condition=~models.Q(resource_id=""), name="one_dataset_per_resource_id"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.accession} {self.title}"
+
+    @property
+    def resource(self) -> str:
+        """What the hosting nodes know the dataset by, the `value` of its visas: its resource id, else
+        its URL on this portal without the trailing slash."""
+        return self.resource_id or f"{settings.PORTAL_BASE_URL}/datasets/{self.accession}"
 
     @property
     def data_type_labels(self) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import connection, transaction
@@ -17,6 +18,7 @@ from accounts.services import api_key_expiry, api_key_fields, api_key_mark_used
 from datasets import duo
 from datasets.models import (
     NODE_KEY_PREFIX,
+    RESOURCE_ID_VALIDATOR,
     DacMembership,
     DataAccessCommittee,
     DataNode,
@@ -166,6 +168,55 @@ def dataset_profile_change(*, dataset: Dataset, data_use: duo.DataUse, note: str
         locked.save(update_fields=["current_profile", "updated_at"])
     dataset.current_profile = profile
     return profile
+
+
+_RESOURCE_ID_MAX = Dataset._meta.get_field("resource_id").max_length
+
+
+def dataset_resource_id_check(*, dataset: Dataset, resource_id: str) -> str:
+    """The resource id, trimmed, if the dataset may take it: printable ASCII without spaces, at most
+    255 characters, no other dataset's, and not a dataset URL of this portal (that form names a
+    dataset by accession). Empty clears it. Raises InvalidInput naming `resource_id`."""
+    resource_id = (resource_id or "").strip()
+    if not resource_id:
+        return ""
+    problem = None
+    try:
+        RESOURCE_ID_VALIDATOR(resource_id)
+    except ValidationError:
+        problem = "Use printable ASCII without spaces (e.g. EGAD00001000001)."
+    if len(resource_id) > _RESOURCE_ID_MAX:
+        problem = f"At most {_RESOURCE_ID_MAX} characters."
+    elif resource_id.startswith(f"{settings.PORTAL_BASE_URL}/datasets/"):
+        problem = "A dataset URL of this portal is not a resource identifier: leave it empty to use the URL."
+    elif Dataset.objects.filter(resource_id=resource_id).exclude(pk=dataset.pk).exists():
+        problem = "Another dataset has this resource identifier."
+    if problem:
+        raise InvalidInput(problem, extra={"fields": {"resource_id": problem}})
+    return resource_id
+
+
+def dataset_resource_id_set(*, dataset: Dataset, resource_id: str, actor=None) -> Dataset:
+    """Set (or, with "", clear) the identifier the dataset's hosting nodes use for it: visas minted
+    from now on carry it as their `value`. Visas minted before keep theirs and still verify at the
+    portal while they live. Raises InvalidInput (dataset_resource_id_check)."""
+    with transaction.atomic():
+        locked = Dataset.objects.select_for_update(of=("self",)).get(pk=dataset.pk)
+        resource_id = dataset_resource_id_check(dataset=locked, resource_id=resource_id)
+        before = locked.resource_id
+        if resource_id != before:
+            locked.resource_id = resource_id
+            locked.save(update_fields=["resource_id", "updated_at"])
+            audit.record(
+                action="dataset.resource_id_changed",
+                target=locked,
+                actor=actor,
+                before={"resource_id": before},
+                after={"resource_id": resource_id},
+                data={"dataset": locked.accession},
+            )
+    dataset.resource_id = resource_id
+    return locked
 
 
 POLICY_FIELDS = ("quorum", "default_permit_months", "max_permit_months", "auto_approve")

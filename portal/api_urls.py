@@ -1,4 +1,5 @@
-"""The JSON API under /api/v1/ and its OpenAPI 3 description, all served by the portal."""
+"""The JSON API under /api/v1/ and its OpenAPI 3 description, all served by the portal; and the
+REMS-compatible paths under /api/ (rems_urlpatterns), which REMS clients build themselves."""
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -6,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from datasets import api as datasets_api
 from datasets.urls import AccessionConverter  # noqa: F401 - registers the accession converter
 from requests import api as requests_api
-from requests import node_api, permit_api, review_api
+from requests import node_api, permit_api, rems_api, review_api
 
 app_name = "api"
 
@@ -41,4 +42,11 @@ urlpatterns = [
     path("duo/match", datasets_api.DuoMatchApi.as_view(), name="duo_match"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+]
+
+# Included at /api/ by portal.urls. `path`, not `str`: a federated id may hold any character,
+# and a `/` sent as %2F reaches the URL resolver decoded.
+rems_urlpatterns = [
+    path("permissions/<path:user>", rems_api.RemsPermissionsApi.as_view(), name="permissions"),
+    path("jwk", rems_api.JwkApi.as_view(), name="jwk"),
 ]

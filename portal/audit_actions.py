@@ -35,11 +35,15 @@ class AuditAction(models.TextChoices):
     PERMIT_ISSUED = "permit.issued", "Permit issued"
     PERMIT_REPLACED = "permit.replaced", "Permit replaced by a later approval"
     PERMIT_REVOKED = "permit.revoked", "Permit revoked"
+    # Accounts (accounts.services)
+    ACCOUNT_IDENTITY_LINKED = "account.identity_linked", "Federated identity linked"
+    ACCOUNT_IDENTITY_UNLINKED = "account.identity_unlinked", "Federated identity unlinked"
     # Committees and datasets (datasets.services)
     DAC_POLICY_CHANGED = "dac.policy_changed", "Committee policy changed"
     DAC_ROLE_GRANTED = "dac.role_granted", "Committee role granted"
     DAC_ROLE_REMOVED = "dac.role_removed", "Committee role removed"
     DATASET_DATA_USE_CHANGED = "dataset.data_use_changed", "Dataset data use changed"
+    DATASET_RESOURCE_ID_CHANGED = "dataset.resource_id_changed", "Dataset resource identifier changed"
     # Data nodes and their keys (datasets)
     NODE_CREATED = "node.created", "Data node created"
     NODE_CHANGED = "node.changed", "Data node changed"

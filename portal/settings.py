@@ -17,7 +17,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_int, env_list, env_str
+from portal.env import env_bool, env_choice, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR") or BASE_DIR / ".data")
@@ -239,12 +239,20 @@ SPECTACULAR_SETTINGS = {
 # verifiers within it; online verifiers (introspection) see it at once.
 VISA_LIFETIME_SECONDS = env_int("VISA_LIFETIME_SECONDS", 3600, minimum=60)
 VISA_CLOCK_SKEW_SECONDS = env_int("VISA_CLOCK_SKEW_SECONDS", 60, minimum=0)
+# The algorithm of the first signing key and of a rotation without --alg. RS256 is the one every
+# GA4GH verifier checks; ES256 gives shorter visas and signs faster. Keys already made keep theirs.
+VISA_SIGNING_ALG = env_choice("VISA_SIGNING_ALG", ("RS256", "ES256"), "RS256")
 # Encrypts the signing keys' private halves at rest; falls back to a key derived from
 # SECRET_KEY. Set it in production so that a SECRET_KEY rotation keeps the signing keys.
 SIGNING_KEY_SECRET = env_str("SIGNING_KEY_SECRET") or ""
 # The changes feed serves an event only once it is this old, so that a transaction committing
 # a moment late cannot be skipped by a node's cursor.
 PERMIT_FEED_SETTLE_SECONDS = env_int("PERMIT_FEED_SETTLE_SECONDS", 2, minimum=0)
+# The identity provider (e.g. LS Login) whose `sub` is a person's federated id: their visas carry
+# it once their identity there is linked (accounts.FederatedIdentity), and the node API finds
+# people by it. Compared exactly, as OpenID Connect compares issuers; empty: visas carry the
+# portal's own id.
+OIDC_ISSUER = (env_str("OIDC_ISSUER") or "").strip()
 
 # --- E-mail ------------------------------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST")

@@ -87,10 +87,12 @@ def forget_cached_keys() -> None:
         _private_cache.clear()
 
 
-def rotate_signing_key(*, alg: str = SigningKey.Algorithm.ES256, actor=None) -> SigningKey:
-    """Add a new current signing key; the previous one retires but stays published."""
+def rotate_signing_key(*, alg: str | None = None, actor=None) -> SigningKey:
+    """Add a new current signing key (by default of the algorithm VISA_SIGNING_ALG); the previous
+    one retires but stays published."""
     from portal import audit
 
+    alg = alg or settings.VISA_SIGNING_ALG
     if alg not in SigningKey.Algorithm.values:
         raise ValueError(f"unsupported algorithm {alg!r}")
     private = _generate(alg)
@@ -121,7 +123,7 @@ class ActiveKey:
 
 
 def current_key() -> ActiveKey:
-    """The key that signs now; one is created (ES256) the first time a visa is needed."""
+    """The key that signs now; one is created (of VISA_SIGNING_ALG) the first time a visa is needed."""
     key = SigningKey.objects.filter(retired_at__isnull=True).order_by("-created_at").first()
     if key is None:
         key = rotate_signing_key()

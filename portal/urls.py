@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from datasets import views as datasets_views
-from portal import views
+from portal import api_urls, views
 
 admin.site.site_header = "Genome Access Portal administration"
 admin.site.site_title = "Portal admin"
@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("datasets.urls")),
     path("requests/", include("requests.urls")),
     path("api/v1/", include("portal.api_urls")),
+    path("api/", include((api_urls.rems_urlpatterns, "rems"))),
     path("admin/login/", views.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
 ]

@@ -10,7 +10,6 @@ JSON is the contract: a field's name, order and value format do not change."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any, ClassVar
 
 from django.utils import timezone
@@ -22,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.selectors import person_named
 from datasets.authentication import IsNode, NodeKeyAuthentication
 from datasets.models import DataNode
 from requests import visas
@@ -50,14 +50,6 @@ def _node_text(**kwargs: Any) -> Text:
     """A string field of a node's body, as sent (an empty or odd one simply matches nothing)."""
     messages = {"required": "required", "null": "must be a string", "invalid": "must be a string"}
     return Text(error_messages=messages, **kwargs)
-
-
-def _researcher_id(value: str) -> uuid.UUID | None:
-    """A researcher's stable id, or None when the text cannot be one (it then matches nobody)."""
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
 
 
 def _query(request: Request) -> dict[str, str]:
@@ -189,7 +181,12 @@ class PermissionsApi(NodeApiView):
         description="One fresh GA4GH visa per live permit of the researcher on a dataset the calling node "
         "hosts (every dataset for the broker). An id that is not a researcher's answers an empty list.",
         parameters=[
-            OpenApiParameter("user_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="The visa `sub`."),
+            OpenApiParameter(
+                "user_id",
+                OpenApiTypes.STR,
+                OpenApiParameter.PATH,
+                description="The researcher's portal id or federated id (the visa `sub`).",
+            ),
             FilterSerializer,
         ],
         responses=OutputSerializer,
@@ -201,12 +198,12 @@ class PermissionsApi(NodeApiView):
     )
     def get(self, request: Request, user_id: str) -> Response:
         self.FilterSerializer.read(_query(request))
-        sub = _researcher_id(user_id)
+        person = person_named(user_id)
         now = timezone.now()
-        if sub is None:
+        if person is None:
             passport = []
         else:
-            permits = live_permits_for(self.node, now, grantee__sub=sub).order_by("dataset__accession")
+            permits = live_permits_for(self.node, now, grantee=person).order_by("dataset__accession")
             passport = visas.mint_visas(permits, now)
         return Response(self.OutputSerializer({"ga4gh_passport_v1": passport}).data)
 
@@ -280,7 +277,7 @@ class IntrospectApi(NodeApiView):
 
 class CheckApi(NodeApiView):
     class InputSerializer(NodeInput):
-        user = _node_text(help_text="The researcher's `sub`")
+        user = _node_text(help_text="The researcher's portal id or federated id (the visa `sub`)")
         dataset = _node_text(help_text="Accession; trimmed and upper-cased")
 
     class OutputSerializer(serializers.Serializer):
@@ -317,10 +314,10 @@ class CheckApi(NodeApiView):
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer.read(request.data)
-        sub = _researcher_id(data["user"])
+        person = person_named(data["user"])
         permit = None
-        if sub is not None:
-            wanted = {"grantee__sub": sub, "dataset__accession": data["dataset"].strip().upper()}
+        if person is not None:
+            wanted = {"grantee": person, "dataset__accession": data["dataset"].strip().upper()}
             permit = live_permits_for(self.node, timezone.now(), **wanted).first()
         return Response(self.OutputSerializer(_check(permit)).data)
 

@@ -1,6 +1,6 @@
 """Permits leave the portal as GA4GH Passport v1.2 visas (docs/node-contract.md, "Visas"):
 JWS signed with the current key, `typ: vnd.ga4gh.visa+jwt`, `kid`, `jku`; claims iss, sub,
-iat, exp, jti and `ga4gh_visa_v1` {type: ControlledAccessGrants, value: dataset URL, source:
+iat, exp, jti and `ga4gh_visa_v1` {type: ControlledAccessGrants, value: the dataset's resource id or URL, source:
 DAC URL, by: dac, asserted}. No `conditions`: DUO obligations ride on the permit and are shown
 by introspection. `exp` = min(permit expiry, now + visa lifetime)."""
 
@@ -17,6 +17,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import FEDERATED_FIELD_MAX
+from accounts.selectors import named_by, prime_visa_subjects, visa_subject
 from portal import signing
 from requests.models import Permit
 
@@ -37,6 +39,16 @@ def dataset_url(accession: str) -> str:
     return f"{settings.PORTAL_BASE_URL}/datasets/{accession}/"
 
 
+def _dataset_named(value: str) -> Q:
+    """The permit's dataset as a visa's value names it: by resource id, or by its URL here with or
+    without the trailing slash (visas minted before resource ids carry the slash and live an hour)."""
+    named = Q(dataset__resource_id=value)
+    prefix = f"{settings.PORTAL_BASE_URL}/datasets/"
+    if value.startswith(prefix):
+        named |= Q(dataset__accession=value.removeprefix(prefix).removesuffix("/"))
+    return named
+
+
 def dac_url(slug: str) -> str:
     return f"{settings.PORTAL_BASE_URL}/committees/{slug}/"
 
@@ -52,14 +64,14 @@ def visa_claims(permit: Permit, now: dt.datetime) -> dict:
     expires = min(permit.expires_at, now + lifetime)
     return {
         "iss": issuer(),
-        "sub": str(permit.grantee.sub),
+        "sub": visa_subject(permit.grantee),
         "iat": int(now.timestamp()),
         "exp": int(expires.timestamp()),
         # The jti names the permit, so a visa binds to exactly the permit it was minted from.
         "jti": f"permit-{permit.pk}-{uuid.uuid4().hex}",
         "ga4gh_visa_v1": {
             "type": "ControlledAccessGrants",
-            "value": dataset_url(permit.dataset.accession),
+            "value": permit.dataset.resource,
             "source": dac_url(permit.dataset.dac.slug),
             "by": "dac",
             "asserted": int(permit.decision.decided_at.timestamp()),
@@ -77,6 +89,7 @@ def mint_visas(permits: Iterable[Permit], now: dt.datetime | None = None) -> lis
     key once keeps a list of visas to a constant number of queries (one per visa otherwise)."""
     now = now or timezone.now()
     permits = list(permits)
+    prime_visa_subjects(permit.grantee for permit in permits)  # one query for all the subs
     key = signing.current_key() if permits else None
     return [_sign(visa_claims(permit, now), VISA_TYP, key) for permit in permits]
 
@@ -86,7 +99,7 @@ def mint_passport(user, visas: list[str], now: dt.datetime | None = None) -> str
     now = now or timezone.now()
     claims = {
         "iss": issuer(),
-        "sub": str(user.sub),
+        "sub": visa_subject(user),
         "iat": int(now.timestamp()),
         "exp": int((now + dt.timedelta(seconds=settings.VISA_LIFETIME_SECONDS)).timestamp()),
         "jti": uuid.uuid4().hex,
@@ -107,7 +120,7 @@ class VisaInvalid(ValueError):
 class VerifiedVisa:
     claims: dict
     sub: str
-    accession: str
+    value: str
     asserted: int
 
 
@@ -159,18 +172,17 @@ def _visa_of(claims: dict) -> VerifiedVisa:
         raise VisaInvalid("not a ControlledAccessGrants visa by a DAC")
     if visa.get("conditions"):
         raise VisaInvalid("conditions are not supported")
-    prefix = f"{settings.PORTAL_BASE_URL}/datasets/"
     value = visa.get("value")
-    if not isinstance(value, str) or not value.startswith(prefix) or not isinstance(visa.get("asserted"), int):
+    if not isinstance(value, str) or not value or len(value) > 255 or not isinstance(visa.get("asserted"), int):
         raise VisaInvalid("not a dataset of this portal")
-    try:
-        uuid.UUID(str(claims["sub"]))
-    except ValueError:
-        raise VisaInvalid("sub is not a researcher id of this portal") from None
+    # The portal's id (a UUID) or a federated id (accounts.selectors.visa_subject).
+    sub = claims["sub"]
+    if not isinstance(sub, str) or not sub or len(sub) > FEDERATED_FIELD_MAX:
+        raise VisaInvalid("sub is not a researcher id of this portal")
     return VerifiedVisa(
         claims=claims,
         sub=str(claims["sub"]),
-        accession=value.removeprefix(prefix).strip("/"),
+        value=value,
         asserted=visa["asserted"],
     )
 
@@ -180,11 +192,12 @@ def permit_for(visa: VerifiedVisa, now: dt.datetime | None = None, scope: Q | No
     person, dataset and decision time, so a visa of a revoked or replaced permit never revives.
     `scope` narrows it further in the same query (e.g. to a node's datasets)."""
     match = _PERMIT_JTI.match(str(visa.claims.get("jti", "")))
-    if match is None:
+    person = named_by(visa.sub, "grantee")  # either of the person's ids, as minted then
+    if match is None or person is None:
         return None
     permit = (
         Permit.objects.live(now or timezone.now())
-        .filter(scope or Q(), pk=int(match.group(1)), grantee__sub=visa.sub, dataset__accession=visa.accession)
+        .filter(scope or Q(), person, _dataset_named(visa.value), pk=int(match.group(1)))
         .select_related("dataset__dac", "decision", "grantee")
         .first()
     )

@@ -223,6 +223,10 @@ PERMISSIONS: dict[tuple[str, str], Row] = {
     ("api:permit_introspect", "POST"): Row(nodes_only(400, 400), json=True),
     ("api:permit_check", "POST"): Row(nodes_only(400, 400), json=True),
     ("api:permit_changes", "GET"): Row(nodes_only(200, 200)),
+    # The REMS-compatible path: node keys (either header) or a person's own token, never a session;
+    # a known person answers 200 to every node. tests/requests/test_rems_api.py has the tokens.
+    ("rems:permissions", "GET"): Row(nodes_only(200, 200), {"user": "@applicant.sub"}),
+    ("rems:jwk", "GET"): Row(everyone(200)),
     # Applications (pages).
     ("requests:list", "GET"): Row(signed_in_only(200)),
     # An empty basket sends everyone back to it.

@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m visa_verifier", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     verify = commands.add_parser("verify", help="verify a visa or passport read from standard input")
-    verify.add_argument("--dataset", help="accession (or dataset URL) the token must grant")
+    verify.add_argument("--dataset", help="accession (or dataset URL, or mapped resource id) the token must grant")
     verify.add_argument(
         "--trust",
         action="append",
@@ -33,6 +33,14 @@ def _parser() -> argparse.ArgumentParser:
         help="an issuer to trust (repeatable); default from VISA_TRUSTED_ISSUERS",
     )
     verify.add_argument("--skew", type=int, help="allowed clock difference in seconds (default 60)")
+    verify.add_argument(
+        "--resource",
+        action="append",
+        default=[],
+        metavar="RESOURCE_ID=ACCESSION",
+        help="a resource id a visa's value may carry, and the accession it names (repeatable); "
+        "default from VISA_RESOURCES",
+    )
     verify.add_argument(
         "--online",
         action="store_true",
@@ -51,7 +59,7 @@ def main(argv: list[str] | None = None, *, stdin=None, stdout=None) -> int:
         return status
 
     try:
-        config = build_config(args.trust, skew=args.skew)
+        config = build_config(args.trust, skew=args.skew, resources=args.resource)
         introspector = None
         if args.online:
             portal = os.environ.get("PORTAL_URL") or config.issuers[0].issuer

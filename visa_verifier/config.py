@@ -4,6 +4,8 @@ VISA_TRUSTED_ISSUERS   issuers to trust, separated by spaces or commas; each `IS
                        `ISSUER=JWKS_URL` (default JWKS URL: ISSUER/.well-known/jwks.json)
 VISA_CLOCK_SKEW        allowed clock difference in seconds (default 60)
 VISA_ALGORITHMS        allowed algorithms, a subset of "ES256 RS256" (default both)
+VISA_RESOURCES         resource ids a visa's value may carry, each mapped to an accession:
+                       `RESOURCE_ID=ACCESSION`, separated by spaces or commas
 PORTAL_URL             the portal, for online introspection (default: the first trusted issuer)
 NODE_API_KEY           the node's API key; when set, checks are also made online
 """
@@ -26,6 +28,7 @@ def build_config(
     *,
     skew: int | None = None,
     algorithms: Sequence[str] = (),
+    resources: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
 ) -> Config:
     """Arguments win over the environment. Raises ValueError with a message for people."""
@@ -40,6 +43,25 @@ def build_config(
         except ValueError:
             raise ValueError(f"VISA_CLOCK_SKEW must be a whole number of seconds, not {raw!r}") from None
     algorithms = tuple(algorithms) or tuple(_words(env.get("VISA_ALGORITHMS", ""))) or SUPPORTED_ALGORITHMS
+    mapping = parse_resources(list(resources) or _words(env.get("VISA_RESOURCES", "")))
     return Config(
-        issuers=tuple(TrustedIssuer.parse(entry) for entry in entries), clock_skew=skew, algorithms=algorithms
+        issuers=tuple(TrustedIssuer.parse(entry) for entry in entries),
+        clock_skew=skew,
+        algorithms=algorithms,
+        resources=mapping,
     )
+
+
+def parse_resources(entries: Sequence[str]) -> dict[str, str]:
+    """`RESOURCE_ID=ACCESSION` entries (the form of --resource and VISA_RESOURCES) as a mapping. The
+    last `=` separates them, since an accession never holds one. Raises ValueError for people."""
+    mapping: dict[str, str] = {}
+    for entry in entries:
+        resource, separator, accession = entry.strip().rpartition("=")
+        resource, accession = resource.strip(), accession.strip()
+        if not separator or not resource or not accession:
+            raise ValueError(f"a resource mapping is RESOURCE_ID=ACCESSION, not {entry!r}")
+        if mapping.get(resource, accession) != accession:
+            raise ValueError(f"resource {resource!r} is mapped to two accessions")
+        mapping[resource] = accession
+    return mapping

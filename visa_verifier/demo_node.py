@@ -1,7 +1,11 @@
 """A demo data node: serves the files under `<root>/<accession>/` to a caller whose visa (or passport)
 grants that dataset, and logs every decision with its reason. Runs without Django:
 
-    python -m visa_verifier.demo_node --root ./demo-files --trust http://127.0.0.1:8000 --port 8100
+    python -m visa_verifier.demo_node --root ./demo-files --trust http://127.0.0.1:8000 --port 8100 \
+        [--resource EGAD00001000001=GDS000123]
+
+A visa's value is the portal's dataset URL, or a resource id (such as an archive accession) that
+`--resource` (or VISA_RESOURCES) maps to the accession, i.e. the folder, it names.
 
 Offline by default (the reference verifier and the portal's public keys); with NODE_API_KEY set (or
 `online_key=`) every request is also checked with the portal's introspection endpoint, so a revoked
@@ -278,6 +282,7 @@ class DemoNode:
                 {"issuer": trusted.issuer, "jwks_url": trusted.jwks_url} for trusted in self.verifier.config.issuers
             ],
             "datasets": self.datasets(),
+            "resources": dict(self.verifier.config.resources),
             "webhooks": bool(self.webhook_secret),
         }
 
@@ -304,6 +309,7 @@ def build_node(
     root: Path,
     trust: list[str] | None = None,
     skew: int | None = None,
+    resources: list[str] | None = None,
     node_key: str | None = None,
     portal_url: str | None = None,
     webhook_secret: str | None = None,
@@ -311,7 +317,7 @@ def build_node(
     env: dict | None = None,
 ) -> DemoNode:
     env = os.environ if env is None else env
-    config = build_config(trust or [], skew=skew, env=env)
+    config = build_config(trust or [], skew=skew, resources=resources or [], env=env)
     node_key = node_key if node_key is not None else env.get("NODE_API_KEY", "")
     introspector = None
     if node_key:
@@ -325,12 +331,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", required=True, help="folder holding one sub-folder of files per accession")
     parser.add_argument("--trust", action="append", default=[], metavar="ISSUER[=JWKS_URL]")
     parser.add_argument("--skew", type=int)
+    parser.add_argument(
+        "--resource",
+        action="append",
+        default=[],
+        metavar="RESOURCE_ID=ACCESSION",
+        help="a resource id the portal's visas may carry as their value, and the accession (folder) it names",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8100)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
-        node = build_node(root=Path(args.root), trust=args.trust, skew=args.skew)
+        node = build_node(root=Path(args.root), trust=args.trust, skew=args.skew, resources=args.resource)
     except ValueError as error:
         parser.error(str(error))
     server = make_node_server(node, args.host, args.port)

@@ -12,7 +12,9 @@ is accepted only when:
 - `iss` is the issuer whose key signed it; `iat`, `exp` and the visa's `asserted` are integers that
   fit the clock within the configured skew;
 - `ga4gh_visa_v1` says `type: ControlledAccessGrants`, `by: dac`, carries no `conditions` (a node that
-  cannot evaluate conditions must refuse the visa), and its `value` is a dataset URL of that issuer.
+  cannot evaluate conditions must refuse the visa), and its `value` names one dataset: a dataset URL
+  of that issuer (`<issuer>/datasets/<accession>`, with or without a trailing slash) or a resource id
+  the node has mapped to an accession (`Config.resources`, e.g. an archive accession).
 
 Key sets are fetched with httpx and cached; an unknown `kid` triggers one refresh per issuer at most
 once per `refresh_interval` seconds, so a flood of forged tokens cannot hammer the portal.
@@ -28,7 +30,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import httpx
@@ -114,6 +116,9 @@ class Config:
     # A key the portal has just rotated in is therefore honoured within this many seconds.
     refresh_interval: float = 10.0
     http_timeout: float = 5.0
+    # Resource ids a visa's `value` may carry instead of a dataset URL, each mapped to the accession
+    # it names (e.g. {"EGAD00001000001": "GDS000123"}); the same for every trusted issuer.
+    resources: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         if not self.issuers:
@@ -124,12 +129,20 @@ class Config:
         if self.clock_skew < 0 or self.clock_skew > 300:
             raise ValueError("clock_skew must be between 0 and 300 seconds")
         object.__setattr__(self, "issuers", tuple(self.issuers))
+        for resource, accession in dict(self.resources).items():
+            if not isinstance(resource, str) or not resource or resource != resource.strip():
+                raise ValueError(f"a resource id must be non-empty text without surrounding blanks: {resource!r}")
+            if not isinstance(accession, str) or not _ACCESSION.fullmatch(accession):
+                raise ValueError(f"resource {resource!r} must map to an accession, not {accession!r}")
+        object.__setattr__(self, "resources", dict(self.resources))
 
 
 @dataclass(frozen=True)
 class Grant:
-    """What a valid visa says: `sub` may use `dataset` until `expires_at` (unix seconds, the visa's
-    `exp`). `source` is the committee that decided, `asserted` when it did."""
+    """What a valid visa says: `sub` may use `dataset` (an accession) until `expires_at` (unix seconds,
+    the visa's `exp`). `dataset_url` is the issuer's URL of that dataset (without a trailing slash),
+    `value` the visa's value as it came (that URL, or a mapped resource id). `source` is the committee
+    that decided, `asserted` when it did."""
 
     issuer: str
     sub: str
@@ -142,6 +155,7 @@ class Grant:
     jti: str
     kid: str
     token: str = field(repr=False, compare=False)
+    value: str = ""
 
     def as_dict(self) -> dict:
         return {
@@ -149,6 +163,7 @@ class Grant:
             "sub": self.sub,
             "dataset": self.dataset,
             "dataset_url": self.dataset_url,
+            "value": self.value,
             "expires_at": self.expires_at,
             "issued_at": self.issued_at,
             "asserted": self.asserted,
@@ -232,17 +247,14 @@ class Verifier:
         if asserted > now + self.config.clock_skew or asserted > claims["iat"] + self.config.clock_skew:
             raise Rejected("asserted_in_future", "the decision is dated after the visa or now")
         value = visa.get("value")
-        if not isinstance(value, str) or not value.startswith(trusted.dataset_prefix):
-            raise Rejected("foreign_dataset", "visa value is not a dataset of its issuer")
-        accession = value[len(trusted.dataset_prefix) :].rstrip("/")
-        if not _ACCESSION.fullmatch(accession):
-            raise Rejected("foreign_dataset", "visa value does not name one dataset")
+        accession = self._accession_of(value, trusted)
         source = visa.get("source")
         return Grant(
             issuer=trusted.issuer,
             sub=claims["sub"],
             dataset=accession,
-            dataset_url=value,
+            dataset_url=trusted.dataset_prefix + accession,
+            value=value,
             expires_at=claims["exp"],
             issued_at=claims["iat"],
             asserted=asserted,
@@ -251,6 +263,20 @@ class Verifier:
             kid=key.kid,
             token=token,
         )
+
+    def _accession_of(self, value, trusted: TrustedIssuer) -> str:
+        """The accession a visa's value names: a configured resource id, or a dataset URL of the issuer
+        with or without one trailing slash (the portal wrote the slash before resource ids existed)."""
+        if not isinstance(value, str) or not value:
+            raise Rejected("foreign_dataset", "visa value is not a dataset")
+        if value in self.config.resources:
+            return self.config.resources[value]
+        if not value.startswith(trusted.dataset_prefix):
+            raise Rejected("foreign_dataset", "visa value is neither a dataset of its issuer nor a known resource")
+        accession = value[len(trusted.dataset_prefix) :].removesuffix("/")
+        if not _ACCESSION.fullmatch(accession):
+            raise Rejected("foreign_dataset", "visa value does not name one dataset")
+        return accession
 
     def verify_passport(self, token: str | bytes, *, now: float | None = None) -> tuple[list[Grant], list[Rejected]]:
         """A passport's valid grants and the reasons its other visas were refused. The passport
@@ -280,22 +306,19 @@ class Verifier:
         return grants, refused
 
     def grant_for(self, token: str | bytes, dataset: str, *, now: float | None = None) -> Grant:
-        """The grant for `dataset` (an accession or the dataset's URL) carried by a visa or a
-        passport; Rejected when there is none, with the most telling reason."""
+        """The grant for `dataset` (an accession, the dataset's URL or a configured resource id) carried
+        by a visa or a passport; Rejected when there is none, with the most telling reason."""
         now = self._clock() if now is None else now
-        wanted = dataset.rstrip("/").rsplit("/", 1)[-1]
+        mapped = self.config.resources.get(dataset)
+        wanted = mapped or dataset.rstrip("/").rsplit("/", 1)[-1]
         text = _as_text(token, self.config.max_passport_bytes, "token")
         if _segment_json(text, 0, "header").get("typ") == PASSPORT_TYP:
             grants, refused = self.verify_passport(text, now=now)
         else:
             grants, refused = [self.verify_visa(text, now=now)], []
         # A URL names one issuer's dataset: another issuer's dataset of the same accession is not it.
-        url = dataset.rstrip("/") if "://" in dataset else None
-        matching = [
-            grant
-            for grant in grants
-            if grant.dataset == wanted and (url is None or grant.dataset_url.rstrip("/") == url)
-        ]
+        url = dataset.rstrip("/") if "://" in dataset and mapped is None else None
+        matching = [grant for grant in grants if grant.dataset == wanted and (url is None or grant.dataset_url == url)]
         if matching:
             return max(matching, key=lambda grant: grant.expires_at)
         if refused and not grants:

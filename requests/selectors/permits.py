@@ -10,6 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from accounts.selectors import person_named
+from datasets.authentication import NodePrincipal
 from datasets.models import DataNode
 from datasets.permissions import DECIDE, VIEW_WORK, dacs_where
 from requests.models import Permit, PermitEvent, PermitStatus, Review
@@ -102,6 +104,24 @@ def hosted_by(node: DataNode, via: str = "") -> Q:
 def live_permits_for(node: DataNode, now: dt.datetime, **conditions: Any) -> QuerySet[Permit]:
     """Live permits that `node` may see and that match `conditions`, with what a visa needs."""
     return live_permits(now, hosted_by(node), **conditions)
+
+
+def visas_seen_by(caller, identifier: str, now: dt.datetime) -> list[str] | None:
+    """Fresh visas of the live permits of the person `identifier` names (either of their ids,
+    accounts.selectors.person_named) that `caller` may see, in accession order: a node those of
+    the datasets it hosts (the broker every dataset's), a person only their own. None when the id
+    names nobody, or, for a person, someone else: the two answer alike (404)."""
+    person = person_named(identifier)
+    if person is None:
+        return None
+    if isinstance(caller, NodePrincipal):
+        scope = hosted_by(caller.node)
+    elif caller.pk == person.pk:
+        scope = Q()
+    else:
+        return None
+    permits = live_permits(now, scope, grantee=person).order_by("dataset__accession")
+    return mint_visas(permits, now)
 
 
 def changes_for(node: DataNode, *, after: int, limit: int, now: dt.datetime) -> list[PermitEvent]:

@@ -88,6 +88,7 @@ def _seed() -> tuple[str, list[str], str]:
     from datasets.models import DataNode
     from datasets.ontologies import load_duo
     from datasets.services import node_key_create
+    from portal.workflow import arranging_states
     from requests.models import Permit
     from requests.visas import mint_visas
 
@@ -104,7 +105,8 @@ def _seed() -> tuple[str, list[str], str]:
     )
     if Permit.objects.count() < PERMITS + HEAVY:
         print(f"seeding {PERMITS:,} permits (once; kept in the {BENCH_DB} database)...", flush=True)
-        with transaction.atomic():
+        # The rows are arranged in their final states directly, as tests arrange them.
+        with transaction.atomic(), arranging_states():
             _seed_rows(node)
     _, key = node_key_create(node=node, name=f"bench {time.time():.0f}", days=1)
     sample = list(Permit.objects.select_related("grantee", "dataset__dac", "decision").order_by("?")[:1000])

@@ -91,6 +91,28 @@ def test_a_bad_value_stops_the_process_with_its_name():
 
 
 @pytest.mark.django_db
+def test_a_visa_signing_algorithm_other_than_rs256_or_es256_stops_the_process():
+    result = _manage(["check"], **_production_env(), VISA_SIGNING_ALG="HS256")
+    assert result.returncode != 0
+    assert "VISA_SIGNING_ALG='HS256' must be one of RS256, ES256" in result.stderr
+
+
+def test_visas_are_signed_with_rs256_unless_the_setting_says_es256(monkeypatch):
+    import importlib
+
+    import portal.settings
+
+    try:
+        monkeypatch.delenv("VISA_SIGNING_ALG", raising=False)
+        assert importlib.reload(portal.settings).VISA_SIGNING_ALG == "RS256"
+        monkeypatch.setenv("VISA_SIGNING_ALG", "ES256")
+        assert importlib.reload(portal.settings).VISA_SIGNING_ALG == "ES256"
+    finally:
+        monkeypatch.undo()
+        importlib.reload(portal.settings)
+
+
+@pytest.mark.django_db
 def test_a_non_postgres_database_url_is_refused():
     result = _manage(["check"], **{**_production_env(), "DATABASE_URL": "sqlite:///db.sqlite3"})
     assert result.returncode != 0

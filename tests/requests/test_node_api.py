@@ -329,7 +329,7 @@ def test_permissions_answer_holds_fresh_visas_of_the_live_permits(permit, applic
     assert new.claims["iat"] == old.claims["iat"] + 5
     assert new.claims["jti"] != old.claims["jti"]
     assert new.sub == str(applicant.sub)
-    assert new.accession == dataset.accession
+    assert new.value == dataset.resource == f"http://testserver/datasets/{dataset.accession}"
     assert visas.permit_for(new) == permit
 
 
@@ -359,6 +359,26 @@ def test_permissions_of_a_user_with_many_permits_take_a_constant_number_of_queri
     with CaptureQueriesContext(connection) as six:
         assert len(passport_of(key, str(other_applicant.sub))) == 6
     assert len(six) == len(one)
+
+
+def test_permissions_of_a_linked_person_take_a_constant_number_of_queries(
+    settings, applicant, other_applicant, dac, dac_chair, dac_member, node, key
+):
+    settings.OIDC_ISSUER = "https://login.example.org/oidc/"
+    datasets = [DatasetFactory(dac=dac, title=f"Cohort {n}", data_use=GRU, nodes=[node]) for n in range(6)]
+    grant_gru(applicant, datasets[:1], dac_chair, dac_member)
+    grant_gru(other_applicant, datasets, dac_chair, dac_member)
+    for person in (applicant, other_applicant):
+        subject = f"{person.pk}@lifescience-ri.eu"
+        account_services.federated_identity_link(user=person, issuer=settings.OIDC_ISSUER, subject=subject, actor=None)
+    passport_of(key, str(applicant.sub))  # the first call creates the signing key and marks the key used
+
+    with CaptureQueriesContext(connection) as one:
+        assert len(passport_of(key, str(applicant.sub))) == 1
+    with CaptureQueriesContext(connection) as six:
+        six_visas = passport_of(key, f"{other_applicant.pk}@lifescience-ri.eu")
+    assert len(six) == len(one)
+    assert {visas.verify_visa(v).sub for v in six_visas} == {f"{other_applicant.pk}@lifescience-ri.eu"}
 
 
 def test_introspection_of_a_live_visa(permit, applicant, dataset, dac, key):

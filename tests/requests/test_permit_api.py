@@ -80,7 +80,7 @@ def test_the_passport_holds_a_fresh_visa_per_live_permit(applicant, applicant_pe
     (visa,) = claims["ga4gh_passport_v1"]
     assert jwt.get_unverified_header(visa)["typ"] == VISA_TYP
     visa_claims = jwt.decode(visa, options={"verify_signature": False})
-    assert visa_claims["ga4gh_visa_v1"]["value"].endswith(f"/datasets/{applicant_permit.dataset.accession}/")
+    assert visa_claims["ga4gh_visa_v1"]["value"].endswith(f"/datasets/{applicant_permit.dataset.accession}")
 
 
 def test_a_revoked_permit_leaves_the_passport(applicant, applicant_permit):

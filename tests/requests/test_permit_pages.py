@@ -140,7 +140,7 @@ def test_the_passport_is_a_jwt_file_with_one_fresh_visa_per_live_permit(
     assert [h["typ"] for h, _ in visas] == [VISA_TYP, VISA_TYP]
     values = sorted(c["ga4gh_visa_v1"]["value"] for _, c in visas)
     expected = sorted(
-        f"{settings.PORTAL_BASE_URL}/datasets/{p.dataset.accession}/" for p in (applicant_permit, older_live_permit)
+        f"{settings.PORTAL_BASE_URL}/datasets/{p.dataset.accession}" for p in (applicant_permit, older_live_permit)
     )
     assert values == expected
     assert all(c["exp"] - c["iat"] <= settings.VISA_LIFETIME_SECONDS for _, c in visas)

@@ -1,7 +1,8 @@
 """Visas as a verifier sees them (docs/node-contract.md, "Visas"): forged, tampered, stale and
 foreign visas are refused by verify_visa and answer {"active": false} at introspection; a real visa
-verifies with plain PyJWT against the published JWKS, carries exactly the designed claims, and
-survives a key rotation."""
+verifies with plain PyJWT against the published JWKS, carries exactly the designed claims, is
+signed with RS256 unless VISA_SIGNING_ALG says ES256, names its dataset by the resource id (else the
+dataset's URL), and survives a key rotation."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from io import StringIO
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
@@ -23,6 +24,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from datasets import services as dataset_services
+from portal import signing
+from portal.exceptions import InvalidInput
+from portal.models import AuditEvent
 from requests import services, visas
 from tests.factories import NodeFactory
 from tests.requests.test_node_api import approve, as_node, introspect, node_key
@@ -135,10 +139,16 @@ def test_a_visa_signed_with_a_key_of_an_unknown_kid_is_refused(visa, key):
         assert refused(jwt.encode(claims, stranger, algorithm="ES256", headers=forged_header), key)
 
 
-def test_a_visa_signed_by_another_key_under_our_kid_is_refused(visa, key):
-    header, claims, _ = parts(visa)
-    stranger = ec.generate_private_key(ec.SECP256R1())
-    assert refused(jwt.encode(claims, stranger, algorithm="ES256", headers=header), key)
+@pytest.mark.parametrize("alg", ["RS256", "ES256"])
+def test_a_visa_signed_by_another_key_under_our_kid_is_refused(permit, key, settings, alg):
+    settings.VISA_SIGNING_ALG = alg
+    header, claims, _ = parts(visas.mint_visa(permit))
+    assert header["alg"] == alg
+    if alg == "RS256":
+        stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    else:
+        stranger = ec.generate_private_key(ec.SECP256R1())
+    assert refused(jwt.encode(claims, stranger, algorithm=alg, headers=header), key)
 
 
 @pytest.mark.parametrize(
@@ -245,7 +255,7 @@ def test_the_visa_verifies_with_plain_pyjwt_against_the_served_jwks(visa, permit
     claims = verify_with_pyjwt(visa)
 
     assert header == {
-        "alg": "ES256",
+        "alg": "RS256",
         "typ": "vnd.ga4gh.visa+jwt",
         "kid": header["kid"],
         "jku": "http://testserver/.well-known/jwks.json",
@@ -255,7 +265,7 @@ def test_the_visa_verifies_with_plain_pyjwt_against_the_served_jwks(visa, permit
     assert claims["sub"] == str(applicant.sub)
     assert claims["ga4gh_visa_v1"] == {
         "type": "ControlledAccessGrants",
-        "value": f"http://testserver/datasets/{dataset.accession}/",
+        "value": f"http://testserver/datasets/{dataset.accession}",
         "source": f"http://testserver/committees/{dac.slug}/",
         "by": "dac",
         "asserted": int(permit.decision.decided_at.timestamp()),
@@ -306,6 +316,36 @@ def test_rs256_keys_sign_visas_that_verify_everywhere(permit, key):
     assert introspect(key, visa)["active"] is True
 
 
+# --- the signing algorithm ------------------------------------------------------------------------
+
+
+def test_the_first_key_is_rs256_by_default_and_published_with_at_least_2048_bits(visa):
+    assert settings.VISA_SIGNING_ALG == "RS256"
+    header = jwt.get_unverified_header(visa)
+    jwk = jwks()[header["kid"]]
+
+    assert (header["alg"], jwk["alg"], jwk["kty"]) == ("RS256", "RS256", "RSA")
+    assert jwt.PyJWK(jwk).key.key_size >= 2048
+    assert len(base64.urlsafe_b64decode(jwk["n"] + "==")) * 8 >= 2048
+
+
+def test_visa_signing_alg_es256_makes_the_first_key_and_a_rotation_without_alg_es256(permit, key, settings):
+    settings.VISA_SIGNING_ALG = "ES256"
+    visa = visas.mint_visa(permit)
+    assert jwt.get_unverified_header(visa)["alg"] == "ES256"
+    assert jwks()[jwt.get_unverified_header(visa)["kid"]]["crv"] == "P-256"
+
+    call_command("rotate_signing_key", stdout=StringIO())
+    assert signing.current_key().alg == "ES256"
+    settings.VISA_SIGNING_ALG = "RS256"
+    call_command("rotate_signing_key", stdout=StringIO())
+    rotated = visas.mint_visa(permit)
+    assert jwt.get_unverified_header(rotated)["alg"] == "RS256"
+    for token in (visa, rotated):  # from ES256 to RS256: both verify while they live
+        verify_with_pyjwt(token)
+        assert introspect(key, token)["active"] is True
+
+
 def test_an_rs256_visa_re_signed_as_es256_or_hs256_is_refused(permit, key):
     call_command("rotate_signing_key", "--alg", "RS256", stdout=StringIO())
     header, claims, _ = parts(visas.mint_visa(permit))
@@ -314,3 +354,71 @@ def test_an_rs256_visa_re_signed_as_es256_or_hs256_is_refused(permit, key):
     stranger = ec.generate_private_key(ec.SECP256R1())
     as_es256 = {**header, "alg": "ES256"}
     assert refused(jwt.encode(claims, stranger, algorithm="ES256", headers=as_es256), key)
+
+
+# --- the value: the dataset's resource id, else its URL -----------------------------------------------
+
+
+def test_the_value_is_the_dataset_url_without_the_trailing_slash(visa, dataset):
+    assert parts(visa)[1]["ga4gh_visa_v1"]["value"] == f"http://testserver/datasets/{dataset.accession}"
+    assert dataset.resource == f"http://testserver/datasets/{dataset.accession}"
+
+
+def test_a_dataset_with_a_resource_id_is_named_by_it_and_introspects_as_its_accession(permit, dataset, key, staff):
+    dataset_services.dataset_resource_id_set(dataset=dataset, resource_id=" EGAD00001000001 ", actor=staff)
+    permit.refresh_from_db()
+    visa = visas.mint_visa(permit)
+
+    assert parts(visa)[1]["ga4gh_visa_v1"]["value"] == "EGAD00001000001"
+    assert visas.permit_for(visas.verify_visa(visa)) == permit
+    answer = introspect(key, visa)
+    assert (answer["active"], answer["dataset"], answer["permit_id"]) == (True, dataset.accession, permit.pk)
+    event = AuditEvent.objects.get(action="dataset.resource_id_changed")
+    assert event.actor == staff
+    assert (event.data["before"], event.data["after"]) == ({"resource_id": ""}, {"resource_id": "EGAD00001000001"})
+
+
+def signed_with_value(permit, value: str) -> str:
+    """A visa of `permit` signed by the portal's key, whose value is `value`."""
+    claims = visas.visa_claims(permit, timezone.now())
+    claims["ga4gh_visa_v1"]["value"] = value
+    return visas._sign(claims, visas.VISA_TYP)
+
+
+def test_visas_minted_before_resource_ids_still_introspect_while_they_live(permit, dataset, key):
+    old_style = signed_with_value(permit, f"http://testserver/datasets/{dataset.accession}/")
+    assert introspect(key, old_style)["active"] is True
+
+    # ... and so does a URL-form visa once the dataset has a resource id (minted just before it was set).
+    url_form = visas.mint_visa(permit)
+    dataset_services.dataset_resource_id_set(dataset=dataset, resource_id="EGAD00001000001")
+    for token in (old_style, url_form):
+        assert introspect(key, token)["active"] is True
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "http://testserver/datasets/GDS999999",
+        "http://testserver/datasets/{accession}//",
+        "https://other-portal.example/datasets/{accession}",
+        "{accession}",
+        "EGAD00001000002",
+        "",
+    ],
+)
+def test_a_value_that_does_not_name_the_permits_dataset_is_inactive(permit, dataset, key, value):
+    dataset_services.dataset_resource_id_set(dataset=dataset, resource_id="EGAD00001000001")
+    assert introspect(key, signed_with_value(permit, value.format(accession=dataset.accession))) == {"active": False}
+
+
+def test_a_resource_id_is_one_datasets_printable_and_not_a_portal_url(dataset, other_dataset):
+    dataset_services.dataset_resource_id_set(dataset=dataset, resource_id="EGAD00001000001")
+    for bad in ("EGAD00001000001", "EGAD 1", "x" * 256, f"http://testserver/datasets/{other_dataset.accession}"):
+        with pytest.raises(InvalidInput) as error:
+            dataset_services.dataset_resource_id_set(dataset=other_dataset, resource_id=bad)
+        assert "resource_id" in error.value.extra["fields"]
+    dataset_services.dataset_resource_id_set(dataset=dataset, resource_id="")
+    dataset_services.dataset_resource_id_set(dataset=other_dataset, resource_id="EGAD00001000001")
+    dataset.refresh_from_db()
+    assert (dataset.resource_id, dataset.resource) == ("", f"http://testserver/datasets/{dataset.accession}")

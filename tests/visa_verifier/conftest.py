@@ -121,7 +121,7 @@ def visa_claims(
     """The claims the portal puts in a visa (requests.visas.visa_claims), decided a day before."""
     visa = {
         "type": "ControlledAccessGrants",
-        "value": f"{issuer}/datasets/{accession}/",
+        "value": f"{issuer}/datasets/{accession}",
         "source": f"{issuer}/committees/cancer-dac/",
         "by": "dac",
         "asserted": int(now) - 86_400,

@@ -1,6 +1,7 @@
 """The reference verifier against the real portal: visas and passports minted by the portal's own
 code verify with the key set the live portal publishes over HTTP, before and after key rotations
-(ES256 and RS256); the online check answers active for a live permit and inactive once the chair
+(RS256 by default, from ES256 to RS256); a dataset's resource id maps back to its accession at a
+node configured with it; the online check answers active for a live permit and inactive once the chair
 revokes it, while an offline node keeps honouring the visa until it expires."""
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import socket
 import time
 
 import httpx
+import jwt
 import pytest
 from django.utils import timezone
 
-from datasets.services import node_key_create
+from datasets.services import dataset_resource_id_set, node_key_create
 from portal import signing
 from requests import visas
 from requests.services.permits import permit_revoke
@@ -60,7 +62,8 @@ def test_visas_and_passports_minted_by_the_portal_verify_with_its_published_keys
     grant = verifier.grant_for(token, accession)
     assert (grant.dataset, grant.sub) == (accession, str(applicant.sub))
     assert grant.issuer == portal_url
-    assert grant.dataset_url == f"{portal_url}/datasets/{accession}/"
+    assert grant.dataset_url == grant.value == f"{portal_url}/datasets/{accession}"
+    assert jwt.get_unverified_header(token)["alg"] == "RS256"
     assert grant.source == f"{portal_url}/committees/{applicant_permit.dataset.dac.slug}/"
     assert grant.kid == signing.current_key().kid
     assert grant.asserted == int(applicant_permit.decision.decided_at.timestamp())
@@ -82,7 +85,27 @@ def test_visas_and_passports_minted_by_the_portal_verify_with_its_published_keys
 
 
 @live_database
-def test_visas_of_every_published_key_verify_across_rotations_to_es256_and_rs256(verifier, clock, applicant_permit):
+def test_a_dataset_resource_id_maps_back_to_its_accession_at_a_node_that_knows_it(
+    portal_url, clock, http, applicant_permit
+):
+    dataset = applicant_permit.dataset
+    dataset_resource_id_set(dataset=dataset, resource_id="EGAD00001000001")
+    applicant_permit.refresh_from_db()
+    token = visas.mint_visa(applicant_permit)
+
+    config = Config(issuers=(TrustedIssuer(portal_url),), resources={"EGAD00001000001": dataset.accession})
+    grant = Verifier(config, clock=clock, http=http).grant_for(token, dataset.accession)
+    assert (grant.dataset, grant.value) == (dataset.accession, "EGAD00001000001")
+    with pytest.raises(Rejected) as refused:
+        Verifier(Config(issuers=(TrustedIssuer(portal_url),)), clock=clock, http=http).verify_visa(token)
+    assert refused.value.code == "foreign_dataset"
+
+
+@live_database
+def test_visas_of_every_published_key_verify_across_rotations_from_es256_to_rs256(
+    verifier, clock, applicant_permit, settings
+):
+    settings.VISA_SIGNING_ALG = "ES256"  # a portal that signed with ES256 before RS256 was the default
     accession = applicant_permit.dataset.accession
     first = visas.mint_visa(applicant_permit)
     first_kid = verifier.grant_for(first, accession).kid
@@ -100,7 +123,9 @@ def test_visas_of_every_published_key_verify_across_rotations_to_es256_and_rs256
     assert verifier.grant_for(second, accession).kid == second_kid
     assert verifier.grant_for(first, accession).kid == first_kid
 
-    rsa = signing.rotate_signing_key(alg="RS256")
+    settings.VISA_SIGNING_ALG = "RS256"
+    rsa = signing.rotate_signing_key()
+    assert rsa.alg == "RS256"
     signing.forget_cached_keys()
     third = visas.mint_visa(applicant_permit)
     clock.offset += verifier.config.refresh_interval

@@ -74,11 +74,21 @@ def test_a_good_visa_for_the_dataset_exits_0_with_the_grant(portal, es_key):
     assert (answer["dataset"], answer["sub"], answer["until"]) == (ACCESSION, SUB, iso(now + 3600))
     (grant,) = answer["grants"]
     assert (grant["dataset_url"], grant["expires_at"], grant["kid"]) == (
-        f"{portal.issuer}/datasets/{ACCESSION}/",
+        f"{portal.issuer}/datasets/{ACCESSION}",
         now + 3600,
         es_key.kid,
     )
     assert portal.gets == 1
+
+
+def test_a_resource_id_mapped_with_resource_is_granted_as_its_accession(portal, es_key):
+    token = visa(portal.issuer, es_key, time.time(), value="EGAD00001000001")
+    args = ("--trust", portal.issuer, "--dataset", ACCESSION)
+    status, answer = run_cli(*args, "--resource", f"EGAD00001000001={ACCESSION}", stdin=token)
+    assert (status, answer["dataset"], answer["grants"][0]["value"]) == (0, ACCESSION, "EGAD00001000001")
+    status, answer = run_cli(*args, stdin=token)
+    assert (status, answer["code"]) == (1, "foreign_dataset")
+    assert run_cli(*args, "--resource", "EGAD00001000001", stdin=token)[0] == 2
 
 
 def test_a_visa_for_another_dataset_exits_1_with_the_code(portal, es_key):

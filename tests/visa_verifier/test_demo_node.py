@@ -80,6 +80,7 @@ def test_the_node_says_what_it_serves_and_how_it_checks(node, issuer):
         "mode": "offline",
         "trusted_issuers": [{"issuer": issuer.issuer, "jwks_url": issuer.jwks_url}],
         "datasets": [ACCESSION, OTHER_ACCESSION],
+        "resources": {},
         "webhooks": True,
     }
 
@@ -331,6 +332,19 @@ def test_a_refused_event_is_taken_when_it_comes_again_in_good_shape(node, issuer
     assert push(base, change("revoked"), event_id="9").status_code == 204
     token = visa(issuer.issuer, es_key, START)
     assert refusal(get(base, f"/datasets/{ACCESSION}/files/README.txt", token)) == (403, "revoked")
+
+
+def test_a_node_with_a_resource_mapping_serves_the_mapped_dataset(issuer, files, run_node, es_key):
+    config = Config(issuers=(TrustedIssuer(issuer.issuer),), resources={"EGAD00001000001": ACCESSION})
+    app = DemoNode(root=files, verifier=Verifier(config, clock=lambda: START), clock=lambda: START)
+    base = run_node(app)
+    token = visa(issuer.issuer, es_key, START, value="EGAD00001000001")
+
+    assert get(base, f"/datasets/{ACCESSION}/files/README.txt", token).content == README
+    assert refusal(get(base, f"/datasets/{OTHER_ACCESSION}/files/README.txt", token)) == (403, "other_dataset")
+    unknown = visa(issuer.issuer, es_key, START, value="EGAD00001000009")
+    assert refusal(get(base, f"/datasets/{ACCESSION}/files/README.txt", unknown)) == (403, "foreign_dataset")
+    assert httpx.get(base + "/", timeout=10).json()["resources"] == {"EGAD00001000001": ACCESSION}
 
 
 def test_the_files_path_has_one_shape(node, issuer, es_key):

@@ -88,7 +88,7 @@ def test_a_genuine_visa_grants_its_dataset_to_its_subject_until_its_expiry(verif
 
     assert isinstance(grant, Grant)
     assert (grant.dataset, grant.sub, grant.expires_at) == (ACCESSION, SUB, int(START) + 3600)
-    assert grant.dataset_url == f"{portal.issuer}/datasets/{ACCESSION}/"
+    assert grant.dataset_url == grant.value == f"{portal.issuer}/datasets/{ACCESSION}"
     assert grant.issuer == portal.issuer
     assert (grant.issued_at, grant.asserted) == (int(START), int(START) - 86_400)
     assert (grant.source, grant.jti, grant.kid) == (
@@ -101,6 +101,7 @@ def test_a_genuine_visa_grants_its_dataset_to_its_subject_until_its_expiry(verif
         "sub",
         "dataset",
         "dataset_url",
+        "value",
         "expires_at",
         "issued_at",
         "asserted",
@@ -457,6 +458,40 @@ def test_a_visa_whose_value_is_not_one_dataset_of_its_issuer_is_refused(verifier
     assert code_of(verifier.verify_visa, token) == "foreign_dataset"
 
 
+# --- the value: a dataset URL or a mapped resource id ---------------------------------------------
+
+RESOURCE = "EGAD00001000001"
+
+
+def test_a_dataset_url_with_or_without_its_trailing_slash_grants_the_accession(verifier, portal, es_key):
+    url = f"{portal.issuer}/datasets/{ACCESSION}"
+    for value in (url, url + "/"):  # the slash: visas the portal issued before resource ids
+        grant = verifier.verify_visa(visa(portal.issuer, es_key, START, value=value))
+        assert (grant.dataset, grant.dataset_url, grant.value) == (ACCESSION, url, value)
+        assert verifier.grant_for(grant.token, url + "/").jti == grant.jti
+    assert code_of(verifier.verify_visa, visa(portal.issuer, es_key, START, value=url + "//")) == "foreign_dataset"
+
+
+def test_a_resource_id_mapped_by_the_node_grants_its_accession(make_verifier, portal, es_key):
+    verifier = make_verifier(portal, resources={RESOURCE: ACCESSION})
+    token = visa(portal.issuer, es_key, START, value=RESOURCE)
+
+    grant = verifier.verify_visa(token)
+    assert (grant.dataset, grant.value) == (ACCESSION, RESOURCE)
+    assert grant.dataset_url == f"{portal.issuer}/datasets/{ACCESSION}"
+    for wanted in (ACCESSION, RESOURCE, f"{portal.issuer}/datasets/{ACCESSION}/"):
+        assert verifier.grant_for(token, wanted).jti == grant.jti
+    assert code_of(verifier.grant_for, token, OTHER_ACCESSION) == "other_dataset"
+    # The portal's URL form still works next to the mapping.
+    assert verifier.verify_visa(visa(portal.issuer, es_key, START)).dataset == ACCESSION
+
+
+@pytest.mark.parametrize("value", ["EGAD00001000002", "egad00001000001", " EGAD00001000001", "", "GDS000001"])
+def test_a_value_that_is_no_mapped_resource_nor_a_dataset_url_is_refused(make_verifier, portal, es_key, value):
+    verifier = make_verifier(portal, resources={RESOURCE: ACCESSION})
+    assert code_of(verifier.verify_visa, visa(portal.issuer, es_key, START, value=value)) == "foreign_dataset"
+
+
 # --- jku and issuers ------------------------------------------------------------------------------
 
 
@@ -488,7 +523,7 @@ def test_the_key_set_comes_from_the_configured_url_whatever_the_issuer_url(start
     issuer = "https://portal.example"
     verifier = Verifier(Config(issuers=(TrustedIssuer(issuer, keys.jwks_url),)), clock=clock)
     token = sign(visa_claims(issuer, START), es_key, jku=keys.jwks_url)
-    assert verifier.verify_visa(token).dataset_url == f"{issuer}/datasets/{ACCESSION}/"
+    assert verifier.verify_visa(token).dataset_url == f"{issuer}/datasets/{ACCESSION}"
     # The portal's usual jku (<issuer>/.well-known/jwks.json) names the public address of the same
     # key set: accepted, and still never fetched (the keys come from the configured URL).
     assert verifier.verify_visa(sign(visa_claims(issuer, START), es_key)).issuer == issuer
@@ -949,6 +984,10 @@ def test_an_empty_passport_grants_nothing(verifier, portal, es_key):
         {"algorithms": "ES256"},
         {"clock_skew": -1},
         {"clock_skew": 301},
+        {"resources": {"EGAD00001000001": "../admin"}},
+        {"resources": {"EGAD00001000001": ""}},
+        {"resources": {"": "GDS000001"}},
+        {"resources": {" EGAD00001000001": "GDS000001"}},
     ],
 )
 def test_a_config_that_makes_no_sense_is_refused(fields):
@@ -1022,7 +1061,29 @@ def test_arguments_win_over_the_environment():
 
 def test_the_config_defaults_to_both_algorithms_and_a_minute_of_skew():
     config = build_config(env={"VISA_TRUSTED_ISSUERS": "https://a.example"})
-    assert (config.clock_skew, config.algorithms) == (60, ("ES256", "RS256"))
+    assert (config.clock_skew, config.algorithms, config.resources) == (60, ("ES256", "RS256"), {})
+
+
+def test_resource_mappings_come_from_arguments_or_the_environment():
+    env = {
+        "VISA_TRUSTED_ISSUERS": "https://a.example",
+        "VISA_RESOURCES": "EGAD1=GDS000001, EGAD2=GDS000002\nEGAD3=GDS000003",
+    }
+    assert build_config(env=env).resources == {"EGAD1": "GDS000001", "EGAD2": "GDS000002", "EGAD3": "GDS000003"}
+    assert build_config(resources=["https://x.example/?id=EGAD3=GDS000003"], env=env).resources == {
+        "https://x.example/?id=EGAD3": "GDS000003"
+    }
+
+
+@pytest.mark.parametrize("entry", ["EGAD1", "=GDS000001", "EGAD1=", "EGAD1=GDS/1"])
+def test_a_resource_mapping_that_is_not_resource_equals_accession_is_refused(entry):
+    with pytest.raises(ValueError):  # noqa: PT011 - the message is for people
+        build_config(["https://a.example"], resources=[entry], env={})
+
+
+def test_a_resource_mapped_to_two_accessions_is_refused():
+    with pytest.raises(ValueError, match="two accessions"):
+        build_config(["https://a.example"], resources=["EGAD1=GDS000001", "EGAD1=GDS000002"], env={})
 
 
 @pytest.mark.parametrize(
