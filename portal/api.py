@@ -14,6 +14,16 @@ class NoPermissionDeclared(BasePermission):
         return False
 
 
+class NoStore:
+    """A mixin for API views whose answers hold bearer credentials (visas) or say who may read
+    what: no browser or proxy cache may keep a copy."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
 class ErrorSerializer(serializers.Serializer):
     """Every error of the API (docs/node-contract.md, "Errors"), whatever its status."""
 

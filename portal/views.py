@@ -32,6 +32,11 @@ def admin_login(request: HttpRequest) -> HttpResponse:
 @require_safe
 def jwks(request: HttpRequest) -> JsonResponse:
     """The public keys that sign visas: the current one and those retiring (GA4GH JWKS)."""
+    return jwks_response()
+
+
+def jwks_response() -> JsonResponse:
+    """The JWKS answer, also served at REMS's /api/jwk (requests.rems_api)."""
     from portal.signing import current_key
     from portal.signing import jwks as key_set
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
@@ -23,12 +24,11 @@ from rest_framework.views import APIView
 
 from accounts.authentication import PersonalTokenAuthentication
 from datasets.authentication import NodeKeyAuthentication, RemsKeyAuthentication
-from portal import signing
+from portal.api import NoStore
+from portal.views import jwks_response
 from requests.api import Text
 from requests.node_api import EXAMPLE_VISA, NOT_AUTHENTICATED, NodeInput
 from requests.selectors.permits import visas_seen_by
-
-JWKS_MAX_AGE = 300  # as /.well-known/jwks.json: verifiers refetch on an unknown kid
 
 
 @extend_schema_field({"type": "string", "enum": ["false", "true"], "default": "false"})
@@ -44,7 +44,7 @@ class Expired(Text):
         return value
 
 
-class RemsPermissionsApi(APIView):
+class RemsPermissionsApi(NoStore, APIView):
     authentication_classes = [RemsKeyAuthentication, NodeKeyAuthentication, PersonalTokenAuthentication]
     permission_classes = [IsAuthenticated]
 
@@ -94,12 +94,6 @@ class RemsPermissionsApi(APIView):
             raise NotFound()
         return Response(self.OutputSerializer({"ga4gh_passport_v1": passport}).data)
 
-    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
-        # Visas are bearer credentials: no browser or proxy cache may keep a copy.
-        response = super().finalize_response(request, response, *args, **kwargs)
-        response["Cache-Control"] = "no-store"
-        return response
-
 
 class JwkApi(APIView):
     """The JWKS of /.well-known/jwks.json at the path REMS serves it."""
@@ -125,9 +119,5 @@ class JwkApi(APIView):
             )
         ],
     )
-    def get(self, request: Request) -> Response:
-        signing.current_key()  # a portal with no key yet gets one, so the set is never empty
-        response = Response(self.OutputSerializer(signing.jwks()).data)
-        response["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
-        response["Access-Control-Allow-Origin"] = "*"
-        return response
+    def get(self, request: Request) -> HttpResponse:
+        return jwks_response()
