@@ -30,7 +30,16 @@ $(DEV): $(RUNTIME) requirements-dev.txt
 	rm -f $(VENV)/.dev-*
 	touch $(DEV)
 
+# The test OpenID provider's node packages (tests/oidc.py); `npm ci` again only when the lock file
+# is newer than what it installed. Without npm its tests skip (fail in CI, which installs it).
+OIDC_PROVIDER := tests/oidc_provider
+
 install: $(DEV)
+	@if [ ! -d $(OIDC_PROVIDER)/node_modules ] || [ $(OIDC_PROVIDER)/package-lock.json -nt $(OIDC_PROVIDER)/node_modules ]; then \
+	  if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --prefix $(OIDC_PROVIDER); \
+	  else echo "npm is missing: the OpenID provider tests will be skipped (apt-get install nodejs npm)"; fi; \
+	fi
+
 install-runtime: $(RUNTIME)
 
 # Development runs with DEBUG on unless the caller says otherwise.

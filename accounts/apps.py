@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the OpenAPI description of the token scheme; a subclass registers on import.
-        from accounts import schema  # noqa: F401
+        from accounts import checks, schema  # noqa: F401

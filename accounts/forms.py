@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -112,6 +112,23 @@ class ProfileForm(forms.ModelForm):
     def clean_orcid(self) -> str:
         value = self.cleaned_data.get("orcid", "").strip()
         return normalise_orcid(value) if value else ""
+
+
+class ProfileCompletionForm(ProfileForm):
+    """The profile after a first sign-in: the institution and country are required here, as every
+    application needs them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["institution"].required = True
+        self.fields["institution"].empty_label = "(choose your institution)"
+        self.fields["institution"].error_messages["required"] = "Choose your institution."
+        self.fields["country"].required = True
+        self.fields["country"].error_messages["required"] = "Choose the country where you process data."
+
+
+class SetFirstPasswordForm(SetPasswordForm):
+    """A first password for an account that has none (made by the provider's sign-in)."""
 
 
 class QueuedPasswordResetForm(PasswordResetForm):

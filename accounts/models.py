@@ -96,6 +96,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     def email_verified(self) -> bool:
         return self.email_verified_at is not None
 
+    @property
+    def profile_complete(self) -> bool:
+        """What an applicant must have told the portal before applying: the committees check the
+        institution (its kind and country) and the country where the data are processed."""
+        return bool(self.institution_id and self.country)
+
     def get_full_name(self) -> str:
         return self.name
 

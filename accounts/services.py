@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -188,16 +189,31 @@ def federated_identity_link(*, user: User, issuer: str, subject: str, actor: Use
     return identity
 
 
+def sign_in_remains_without(identity: FederatedIdentity, user: User) -> bool:
+    """Whether `user` could still sign in with `identity` gone: with a password where passwords are
+    on, or because the identity is not at the provider the portal signs people in with."""
+    if settings.PASSWORD_LOGIN and user.has_usable_password():
+        return True
+    return identity.issuer != settings.OIDC_ISSUER
+
+
 def federated_identity_unlink(*, identity: FederatedIdentity, actor: User | None) -> None:
     """Remove the link: the person's visas carry the portal's own id again. The person themselves,
-    staff or the system (actor None) may; raises NotAllowed for anyone else. Unlinking an identity
-    that is gone already does nothing."""
+    staff or the system (actor None) may; raises NotAllowed for anyone else. The person may not
+    remove their last way to sign in (Conflict, code `last_sign_in`); staff may. Unlinking an
+    identity that is gone already does nothing."""
     if actor is not None and actor.pk != identity.user_id and not actor.is_staff:
         raise NotAllowed("Only the person or the portal staff unlink an identity.", code="not_identity_owner")
     with transaction.atomic():
+        # The person's row first (the order federated_identity_link takes), then the identity.
+        person = User.objects.select_for_update(of=("self",)).get(pk=identity.user_id)
         locked = FederatedIdentity.objects.select_for_update().select_related("user").filter(pk=identity.pk).first()
         if locked is None:
             return
+        if actor is not None and actor.pk == person.pk and not sign_in_remains_without(locked, person):
+            raise Conflict(
+                "This is your only way to sign in: set a password first, then unlink it.", code="last_sign_in"
+            )
         audit.record(
             action=AuditAction.ACCOUNT_IDENTITY_UNLINKED,
             target=locked,
@@ -206,3 +222,60 @@ def federated_identity_unlink(*, identity: FederatedIdentity, actor: User | None
         )
         locked.delete()
     forget_visa_subject(identity.user)
+
+
+def federated_sign_in(*, issuer: str, subject: str, email: str, email_verified: bool, name: str) -> tuple[User, bool]:
+    """The person a provider's sign-in names, and whether their account was made just now.
+
+    A known identity (issuer and subject) is its person. An unknown one gets a new account from
+    what the provider shared, with no password: the e-mail counts as verified only when the
+    provider says so (otherwise the portal sends its own link). An account is never found or
+    joined by e-mail: when the address has an account already, the sign-in is refused (Conflict,
+    code `email_taken`) and its owner links the identity while signed in to that account. Raises
+    NotAllowed (code `account_disabled`) for a deactivated account and InvalidInput (code
+    `email_missing`) when the provider shared no e-mail address."""
+    issuer, subject = _federated_text("issuer", issuer), _federated_text("subject", subject)
+    identity = FederatedIdentity.objects.select_related("user").filter(issuer=issuer, subject=subject).first()
+    if identity is None:
+        try:
+            return _federated_account_create(issuer, subject, email, email_verified, name), True
+        except IntegrityError:
+            # The same person's other tab made the account a moment ago: theirs is the one.
+            identity = FederatedIdentity.objects.select_related("user").filter(issuer=issuer, subject=subject).first()
+            if identity is None:
+                raise Conflict(_EMAIL_TAKEN, code="email_taken") from None
+    if not identity.user.is_active:
+        raise NotAllowed("This account is disabled. Please contact the portal's operators.", code="account_disabled")
+    return identity.user, False
+
+
+_EMAIL_TAKEN = (
+    "An account with this e-mail address exists already. Sign in to it with your password, "
+    "then link this identity from your profile."
+)
+
+
+def _federated_account_create(issuer: str, subject: str, email: str, email_verified: bool, name: str) -> User:
+    email = User.objects.normalize_email(email or "").strip().lower()
+    if not email or len(email) > User._meta.get_field("email").max_length or "@" not in email:
+        raise InvalidInput(
+            "The identity provider did not share your e-mail address, which the portal needs. "
+            "Allow the portal to see it when the provider asks, and sign in again.",
+            code="email_missing",
+        )
+    name = (name or "").strip()[: User._meta.get_field("name").max_length] or email.split("@")[0]
+    with transaction.atomic():
+        if User.objects.filter(email__iexact=email).exists():
+            raise Conflict(_EMAIL_TAKEN, code="email_taken")
+        verified_at = timezone.now() if email_verified else None
+        user = User.objects.create_user(email=email, password=None, name=name, email_verified_at=verified_at)
+        identity = FederatedIdentity.objects.create(user=user, issuer=issuer, subject=subject)
+        audit.record(
+            action=AuditAction.ACCOUNT_CREATED_FEDERATED,
+            target=identity,
+            actor=None,
+            after={"user": str(user.sub), "issuer": issuer, "subject": subject, "email_verified": email_verified},
+        )
+        if not email_verified:
+            transaction.on_commit(lambda: send_verification_email.delay(user.pk))
+    return user

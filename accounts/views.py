@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils.encoding import force_str
@@ -14,16 +17,19 @@ from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts import services
+from accounts import oidc, services
 from accounts.forms import (
     LoginForm,
     PersonalTokenForm,
+    ProfileCompletionForm,
     ProfileForm,
     QueuedPasswordResetForm,
     RegistrationForm,
     ResendVerificationForm,
+    SetFirstPasswordForm,
 )
-from accounts.models import PersonalToken, User
+from accounts.models import FederatedIdentity, PersonalToken, User
+from accounts.oidc_views import safe_next
 from accounts.tokens import email_verification_token
 from portal.exceptions import InvalidInput
 from portal.ratelimit import allow, client_ip
@@ -35,6 +41,23 @@ def _form_rate_ok(request: HttpRequest, scope: str) -> bool:
     return allow(scope, client_ip(request), limit=settings.FORM_RATE_PER_HOUR, window_seconds=3600)
 
 
+def _passwords_off() -> bool:
+    return not settings.PASSWORD_LOGIN
+
+
+def passwords_on(view):
+    """A page of local passwords: 404 where the deployment turned them off (PASSWORD_LOGIN)."""
+
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        if _passwords_off():
+            raise Http404("Local passwords are turned off here.")
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+@passwords_on
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
@@ -105,7 +128,15 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["oidc_configured"] = oidc.configured()
+        context["provider_name"] = oidc.provider_name()
+        return context
+
     def post(self, request, *args, **kwargs):
+        if _passwords_off():
+            raise Http404("Local passwords are turned off here.")
         limit = settings.LOGIN_RATE_PER_MINUTE
         if not allow("login", client_ip(request), limit=limit, window_seconds=60):
             # An unbound form keeps the typed address without validating it: validating would
@@ -122,6 +153,12 @@ class LoginView(auth_views.LoginView):
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:password_change_done")
+
+    def dispatch(self, request, *args, **kwargs):
+        # An account made by the provider's sign-in has no password to change: it sets a first one.
+        if request.user.is_authenticated and not request.user.has_usable_password():
+            return redirect("accounts:password_set")
+        return super().dispatch(request, *args, **kwargs)
 
     def form_invalid(self, form):
         return self.render_to_response(self.get_context_data(form=form), status=400)
@@ -157,6 +194,45 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
     def form_invalid(self, form):
         return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+@passwords_on
+@login_required
+@require_http_methods(["GET", "POST"])
+def password_set(request: HttpRequest) -> HttpResponse:
+    """A first password for an account made by the provider's sign-in (it has none)."""
+    if request.user.has_usable_password():
+        return redirect("accounts:password_change")
+    form = SetFirstPasswordForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        update_session_auth_hash(request, form.user)  # the person stays signed in
+        messages.success(request, "Your password is set: you can also sign in with your e-mail address and it.")
+        return redirect("accounts:profile")
+    status = 400 if form.errors else 200
+    return render(request, "accounts/password_set.html", {"form": form}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_complete(request: HttpRequest) -> HttpResponse:
+    """The first stop after a first sign-in: the institution and country every application needs."""
+    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next", ""))
+    instance = User.objects.select_related("institution").get(pk=request.user.pk)
+    form = ProfileCompletionForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        services.profile_update(
+            user=request.user,
+            name=data["name"],
+            institution=data["institution"],
+            country=data["country"],
+            orcid=data["orcid"],
+        )
+        messages.success(request, "Your profile is complete: you can apply for data.")
+        return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+    status = 400 if form.errors else 200
+    return render(request, "accounts/profile_complete.html", {"form": form, "next": next_url}, status=status)
 
 
 @login_required
@@ -199,8 +275,28 @@ def _profile_page(
         "tokens": PersonalToken.objects.filter(user=request.user),
         "new_token": new_token,
         "new_key": new_key,
+        "identities": _identities(request.user),
+        "oidc_configured": oidc.configured(),
+        "provider_name": oidc.provider_name(),
+        "linked_here": FederatedIdentity.objects.filter(user=request.user, issuer=settings.OIDC_ISSUER).exists()
+        if oidc.configured()
+        else False,
     }
     return render(request, "accounts/profile.html", context, status=status)
+
+
+def _identities(user: User) -> list[dict]:
+    """The person's linked identities, each with whether it may be unlinked (another way to
+    sign in remains) and whether it is the one their permits name."""
+    return [
+        {
+            "identity": identity,
+            "signs_in": identity.issuer == settings.OIDC_ISSUER and oidc.configured(),
+            "in_permits": identity.issuer == settings.OIDC_ISSUER,
+            "may_unlink": services.sign_in_remains_without(identity, user),
+        }
+        for identity in FederatedIdentity.objects.filter(user=user)
+    ]
 
 
 @login_required

@@ -36,6 +36,7 @@ class AuditAction(models.TextChoices):
     PERMIT_REPLACED = "permit.replaced", "Permit replaced by a later approval"
     PERMIT_REVOKED = "permit.revoked", "Permit revoked"
     # Accounts (accounts.services)
+    ACCOUNT_CREATED_FEDERATED = "account.created_federated", "Account created at a first federated sign-in"
     ACCOUNT_IDENTITY_LINKED = "account.identity_linked", "Federated identity linked"
     ACCOUNT_IDENTITY_UNLINKED = "account.identity_unlinked", "Federated identity unlinked"
     # Committees and datasets (datasets.services)

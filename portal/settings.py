@@ -253,6 +253,20 @@ PERMIT_FEED_SETTLE_SECONDS = env_int("PERMIT_FEED_SETTLE_SECONDS", 2, minimum=0)
 # people by it. Compared exactly, as OpenID Connect compares issuers; empty: visas carry the
 # portal's own id.
 OIDC_ISSUER = (env_str("OIDC_ISSUER") or "").strip()
+# Sign-in with that provider (accounts.oidc): the portal's client registration there. The button
+# shows when the issuer and the client id are set; the redirect URI to register is
+# PORTAL_BASE_URL + /accounts/oidc/callback/.
+OIDC_CLIENT_ID = (env_str("OIDC_CLIENT_ID") or "").strip()
+OIDC_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET") or ""
+OIDC_PROVIDER_NAME = (env_str("OIDC_PROVIDER_NAME") or "").strip() or "Life Science Login"
+OIDC_SCOPES = (env_str("OIDC_SCOPES") or "openid profile email").split()
+if "openid" not in OIDC_SCOPES:
+    OIDC_SCOPES.insert(0, "openid")  # without it the request is plain OAuth and brings no ID token
+OIDC_TIMEOUT_SECONDS = env_int("OIDC_TIMEOUT_SECONDS", 10, minimum=1)
+OIDC_CLOCK_SKEW_SECONDS = env_int("OIDC_CLOCK_SKEW_SECONDS", 60, minimum=0)
+# Off: no local passwords at all (sign-in, registration and password pages answer 404), for
+# deployments that accept only the provider's sign-in. Needs OIDC_ISSUER and OIDC_CLIENT_ID.
+PASSWORD_LOGIN = env_bool("PASSWORD_LOGIN", True)
 
 # --- E-mail ------------------------------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST")

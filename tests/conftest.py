@@ -78,8 +78,8 @@ def applicant_token(applicant):
 
 
 @pytest.fixture
-def other_applicant(db):
-    return UserFactory(email="other.applicant@example.org", name="Olli Other")
+def other_applicant(db, institution):
+    return UserFactory(email="other.applicant@example.org", name="Olli Other", institution=institution)
 
 
 @pytest.fixture
@@ -279,3 +279,21 @@ def client_for(request):
         return client
 
     return make
+
+
+# --- OpenID provider ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def oidc_provider():
+    """A real OpenID provider (node-oidc-provider, tests/oidc.py) on 127.0.0.1 for the whole
+    session, with the clients and accounts that tests/oidc.py lists."""
+    from tests.oidc import NodeUnavailable, OidcProvider, ensure_installed
+
+    try:
+        ensure_installed()
+    except NodeUnavailable as error:
+        pytest.skip(str(error))
+    provider = OidcProvider().start()
+    yield provider
+    provider.stop()

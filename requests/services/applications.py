@@ -267,6 +267,8 @@ def application_agreements_accept(*, application: Application, actor: User) -> l
 def submission_errors(app: Application, justifications: dict[str, str]) -> tuple[dict[str, str], dict[str, dict]]:
     """Everything that stops the application from being submitted, by field; and the matches."""
     errors: dict[str, str] = {}
+    if not app.applicant.profile_complete:
+        errors["profile"] = "Complete your profile first: the committees need your institution and country."
     for name in ("title", "lay_summary", "abstract"):
         if not getattr(app, name).strip():
             errors[name] = "This field is required."
