@@ -7,6 +7,8 @@ DEV := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt constraint
 DEMO_PASSWORD ?= demo-portal-2026
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# E-mailed links and the visas' issuer name the server `make run` starts, unless set (make run PORT=8010).
+export PORTAL_BASE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: help install install-runtime run migrate test lint format bench lock db-start db-stop worker beat clean
 

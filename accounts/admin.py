@@ -1,9 +1,17 @@
+from contextvars import ContextVar
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
 
 from accounts import services
+from accounts.forms import ReplacesPassword
 from accounts.models import FederatedIdentity, Institution, PersonalToken, User
+from accounts.services import PasswordChange
+
+# The staff member behind the admin's password form in this request: Django builds that form
+# with the user alone, and the tokens it revokes are audited with who did it.
+_password_actor: ContextVar[User | None] = ContextVar("password_actor", default=None)
 
 
 @admin.register(Institution)
@@ -20,6 +28,15 @@ class UserCreationAdminForm(AdminUserCreationForm):
         field_classes: dict = {}
 
 
+class StaffPasswordForm(ReplacesPassword, AdminPasswordChangeForm):
+    """Staff set someone's password, or turn password sign-in off: their API tokens are revoked."""
+
+    reason = PasswordChange.SET_BY_STAFF
+
+    def password_actor(self) -> User | None:
+        return _password_actor.get()
+
+
 class UserChangeAdminForm(UserChangeForm):
     class Meta:
         model = User
@@ -31,6 +48,7 @@ class UserChangeAdminForm(UserChangeForm):
 class UserAdmin(BaseUserAdmin):
     form = UserChangeAdminForm
     add_form = UserCreationAdminForm
+    change_password_form = StaffPasswordForm
     ordering = ["email"]
     list_display = ["email", "name", "institution", "email_verified_at", "is_staff", "is_active"]
     list_filter = ["is_staff", "is_superuser", "is_active"]
@@ -47,6 +65,13 @@ class UserAdmin(BaseUserAdmin):
         (None, {"classes": ["wide"], "fields": ["email", "name", "usable_password", "password1", "password2"]})
     ]
 
+    def user_change_password(self, request, id, form_url=""):
+        bound = _password_actor.set(request.user)
+        try:
+            return super().user_change_password(request, id, form_url)
+        finally:
+            _password_actor.reset(bound)
+
 
 @admin.register(PersonalToken)
 class PersonalTokenAdmin(admin.ModelAdmin):
@@ -54,7 +79,7 @@ class PersonalTokenAdmin(admin.ModelAdmin):
     create_user_token command, where the key can be shown once; the hash is never shown."""
 
     list_display = ["user", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
-    list_filter = [("revoked_at", admin.EmptyFieldListFilter), ("expires_at", admin.EmptyFieldListFilter)]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["user__email", "name", "prefix"]
     list_select_related = ["user"]
     fields = ["user", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 
+from accounts import services
 from accounts.models import Institution, PersonalToken, User
-from accounts.services import TOKEN_MAX_DAYS
+from accounts.services import PasswordChange
 from accounts.validators import normalise_orcid
+from portal.mail import render_text
 from portal.tasks import send_rendered_email
 
 
@@ -128,7 +132,47 @@ class ProfileCompletionForm(ProfileForm):
 
 
 class SetFirstPasswordForm(SetPasswordForm):
-    """A first password for an account that has none (made by the provider's sign-in)."""
+    """A first password for an account that has none (made by the provider's sign-in). It
+    replaces no password, so the person's API tokens stay."""
+
+
+class ReplacesPassword:
+    """For the forms that replace a password: saving also revokes the person's API tokens
+    (accounts.services.user_password_save); `tokens_revoked` then says how many, for the page."""
+
+    reason: PasswordChange
+    tokens_revoked = 0
+
+    def password_actor(self) -> User | None:
+        return self.user
+
+    def save(self, commit: bool = True) -> User:
+        user = super().save(commit=False)
+        if commit:
+            self.tokens_revoked = services.user_password_save(
+                user=user, reason=self.reason, actor=self.password_actor()
+            )
+        return user
+
+
+class TokenRevokingPasswordChangeForm(ReplacesPassword, PasswordChangeForm):
+    reason = PasswordChange.CHANGED
+
+
+class TokenRevokingSetPasswordForm(ReplacesPassword, SetPasswordForm):
+    """The new password of a reset link."""
+
+    reason = PasswordChange.RESET
+
+
+def tokens_revoked_message(count: int) -> str:
+    """What a person is told after a password change revoked `count` API tokens."""
+    tokens = "personal API token was" if count == 1 else f"{count} personal API tokens were"
+    them = "it" if count == 1 else "them"
+    return (
+        f"Your {tokens} revoked with the old password: scripts using {them} are refused from now on. "
+        "Create new tokens on your profile."
+    )
 
 
 class QueuedPasswordResetForm(PasswordResetForm):
@@ -138,8 +182,9 @@ class QueuedPasswordResetForm(PasswordResetForm):
     def send_mail(
         self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
     ):
-        subject = "".join(render_to_string(subject_template_name, context).splitlines())
-        body = render_to_string(email_template_name, context)
+        # Plain text: not HTML-escaped (portal.mail.render_text), the HTML part is.
+        subject = "".join(render_text(subject_template_name, context).splitlines())
+        body = render_text(email_template_name, context)
         html = render_to_string(html_email_template_name, context) if html_email_template_name else None
         transaction.on_commit(lambda: send_rendered_email.delay(subject, body, [to_email], html))
 
@@ -150,18 +195,19 @@ class PersonalTokenForm(forms.Form):
         max_length=PersonalToken._meta.get_field("name").max_length,
         help_text="What it is for, so that you can recognise it later, e.g. “laptop script”.",
     )
-    days = forms.IntegerField(
-        label="Valid for (days)",
-        required=False,
-        min_value=1,
-        max_value=TOKEN_MAX_DAYS,
-        help_text="Leave empty for a token that works until you revoke it.",
-    )
+    days = forms.IntegerField(label="Valid for (days)", required=False, min_value=1)
 
     def __init__(self, *args, **kwargs):
         # The profile form on the same page has a "name" field too: distinct ids keep labels right.
         kwargs.setdefault("auto_id", "id_token_%s")
         super().__init__(*args, **kwargs)
+        # Read per form, not at import: the setting comes from the environment (and tests).
+        longest = settings.PERSONAL_TOKEN_MAX_DAYS
+        days = self.fields["days"]
+        days.max_value = longest
+        days.validators.append(MaxValueValidator(longest))
+        days.widget.attrs["max"] = longest
+        days.help_text = f"1 to {longest} days. Leave empty for the longest, {longest} days."
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

@@ -39,13 +39,21 @@ class Institution(models.Model):
         return self.organisation_type == self.OrganisationType.NON_PROFIT
 
 
+def email_key(address: str | None) -> str:
+    """An e-mail address as the portal stores and compares it: trimmed and lower-cased, local part
+    included. Addresses name one person whatever their letter case (the unique constraint
+    `user_unique_email_ci` says so too), so sign-in, its lockout, registration, password reset
+    and invitations all compare this form."""
+    return (address or "").strip().lower()
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
     def _create(self, email: str, password: str | None, **fields) -> User:
         if not email:
             raise ValueError("An e-mail address is required.")
-        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user = self.model(email=email_key(email), **fields)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -61,7 +69,12 @@ class UserManager(BaseUserManager):
         return self._create(email, password, **fields)
 
     def get_by_natural_key(self, username: str) -> User:
-        return self.get(email__iexact=username)
+        return self.with_email(username).get()
+
+    def with_email(self, address: str | None) -> models.QuerySet[User]:
+        """The account of `address` in any letter case (at most one). Compares lower(email), which
+        the index of `user_unique_email_ci` serves, so a sign-in is one indexed lookup."""
+        return self.alias(email_ci=Lower("email")).filter(email_ci=email_key(address))
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -91,6 +104,17 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.name or self.email
+
+    def clean(self) -> None:
+        super().clean()
+        # Before the admin's forms check uniqueness, so "Ada@X.org" is compared as "ada@x.org".
+        self.email = email_key(self.email)
+
+    def save(self, *args, **kwargs) -> None:
+        # Every path that writes an account (registration, the admin, the provider's sign-in)
+        # stores the one form of the address that everything compares.
+        self.email = email_key(self.email)
+        super().save(*args, **kwargs)
 
     @property
     def email_verified(self) -> bool:
@@ -186,6 +210,8 @@ class PersonalToken(ApiKey):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100, help_text="What the token is for, e.g. “laptop script”.")
+    # Required here (a node's key may be open-ended): a forgotten token dies on its own.
+    expires_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -5,8 +5,10 @@ and federated identities (a person's account at an identity provider)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -22,6 +24,7 @@ from accounts.models import (
     User,
     api_key_hash,
     api_key_new,
+    email_key,
 )
 from accounts.selectors import forget_visa_subject
 from accounts.tasks import send_account_exists_email, send_verification_email
@@ -30,7 +33,8 @@ from portal.audit_actions import AuditAction
 from portal.exceptions import Conflict, InvalidInput, NotAllowed
 
 TOKEN_NAME_MAX = PersonalToken._meta.get_field("name").max_length
-# Ten years: long enough for any real use, and far from where a datetime would overflow.
+# The longest a data node's key lasts (personal tokens: settings.PERSONAL_TOKEN_MAX_DAYS). Ten
+# years: long enough for any real use, and far from where a datetime would overflow.
 TOKEN_MAX_DAYS = 3650
 # last_used_at is a hint for people, not an audit trail: one write a minute per token is plenty.
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)
@@ -39,16 +43,21 @@ TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 def user_register(*, email: str, name: str, password: str) -> User | None:
     """Create an unverified account and mail its verification link after commit.
 
-    When the address already has an account, nothing is created and its owner is told by
-    e-mail instead; the caller shows the same answer either way, so the form cannot be used
-    to find out who has an account. Returns the new user, or None for a known address."""
-    email = User.objects.normalize_email(email).lower()
+    When the address already has an account (in any letter case), nothing is created and its
+    owner is told by e-mail instead; the caller shows the same answer either way, so the form
+    cannot be used to find out who has an account. Nor can its answer time: both paths hash the
+    password (the slow part, by design) and queue one e-mail after commit. Returns the new user,
+    or None for a known address."""
+    email = email_key(email)
+    # Hashed before the lookup and whatever it finds, outside the transaction (no row is held
+    # for the hashing time).
+    encoded = make_password(password)
     with transaction.atomic():
-        existing = User.objects.filter(email__iexact=email).first()
+        existing = User.objects.with_email(email).first()
         if existing is not None:
             transaction.on_commit(lambda: send_account_exists_email.delay(existing.pk))
             return None
-        user = User.objects.create_user(email=email, password=password, name=name.strip())
+        user = User.objects.create(email=email, password=encoded, name=name.strip())
         transaction.on_commit(lambda: send_verification_email.delay(user.pk))
     return user
 
@@ -65,7 +74,7 @@ def user_verify_email(*, user: User) -> User:
 
 def verification_resend(*, email: str) -> None:
     """Mail a fresh link when the address belongs to an unverified account; silent otherwise."""
-    user = User.objects.filter(email__iexact=email.strip(), email_verified_at__isnull=True, is_active=True).first()
+    user = User.objects.with_email(email).filter(email_verified_at__isnull=True, is_active=True).first()
     if user is not None:
         transaction.on_commit(lambda: send_verification_email.delay(user.pk))
 
@@ -95,16 +104,39 @@ def api_key_fields(prefix: str) -> tuple[str, dict[str, str]]:
     return key, {"prefix": key[len(prefix) :][:TOKEN_SHOWN_CHARS], "key_hash": api_key_hash(key)}
 
 
+def personal_token_days(days: int | None) -> int:
+    """How long a new personal token lasts: `days`, or settings.PERSONAL_TOKEN_MAX_DAYS when
+    None. A token never lasts forever: a forgotten one dies on its own. Raises InvalidInput (code
+    `invalid_token_days`) outside 1 to that maximum."""
+    longest = settings.PERSONAL_TOKEN_MAX_DAYS
+    if days is None:
+        return longest
+    if not 1 <= days <= longest:
+        raise InvalidInput(f"A token lasts from 1 to {longest} days.", code="invalid_token_days")
+    return days
+
+
 def personal_token_create(*, user: User, name: str, days: int | None = None) -> tuple[PersonalToken, str]:
-    """Issue an API key for `user`, valid `days` days (None: until revoked); returns the row and the
-    key, which is stored only as a hash. Raises InvalidInput for a bad name or number of days."""
+    """Issue an API key for `user`, valid `days` days (None: the longest allowed,
+    settings.PERSONAL_TOKEN_MAX_DAYS); returns the row and the key, which is stored only as a hash.
+    Raises InvalidInput for a bad name or number of days, and Conflict (code `too_many_tokens`)
+    when the person holds settings.PERSONAL_TOKEN_MAX_LIVE usable tokens already."""
     name = name.strip()
     if not name or len(name) > TOKEN_NAME_MAX:
         raise InvalidInput(f"Give the token a name of 1 to {TOKEN_NAME_MAX} characters.", code="invalid_token_name")
     now = timezone.now()
-    expires_at = api_key_expiry(days, now)
+    expires_at = now + timedelta(days=personal_token_days(days))
     key, stored = api_key_fields(TOKEN_KEY_PREFIX)
     with transaction.atomic():
+        # The person's row lock makes two creations take turns, so both cannot pass the count.
+        User.objects.select_for_update(of=("self",)).filter(pk=user.pk).first()
+        most = settings.PERSONAL_TOKEN_MAX_LIVE
+        if PersonalToken.objects.usable(now, user=user).count() >= most:
+            tokens = "token" if most == 1 else "tokens"
+            raise Conflict(
+                f"You hold {most} usable {tokens}, the most a person may: revoke one you no longer use first.",
+                code="too_many_tokens",
+            )
         token = PersonalToken.objects.create(user=user, name=name, created_at=now, expires_at=expires_at, **stored)
     return token, key
 
@@ -120,6 +152,37 @@ def personal_token_revoke(*, token: PersonalToken, actor: User) -> PersonalToken
             locked.revoked_at = timezone.now()
             locked.save(update_fields=["revoked_at"])
     return locked
+
+
+class PasswordChange(StrEnum):
+    """Why a password was replaced, as the audit event of the tokens it revoked says."""
+
+    CHANGED = "changed"  # by the person, who gave the old one
+    RESET = "reset"  # through an e-mailed link
+    SET_BY_STAFF = "set_by_staff"  # set or disabled by the portal staff in the admin
+
+
+def user_password_save(*, user: User, reason: PasswordChange, actor: User | None) -> int:
+    """Save the password just put on `user` (set_password or set_unusable_password) and revoke,
+    in the same transaction, every usable personal token of theirs: a token lets a script act as
+    the person, so whoever replaces a password they fear is known also cuts off the tokens made
+    with it. The revocation is audited (ACCOUNT_TOKENS_REVOKED) when there was a token to revoke.
+    Returns how many were revoked. A person's first password (an account made by the provider's
+    sign-in) replaces nothing and is saved without this."""
+    with transaction.atomic():
+        user.save(update_fields=["password"])
+        now = timezone.now()
+        tokens = list(PersonalToken.objects.usable(now, user=user).select_for_update().order_by("pk"))
+        if not tokens:
+            return 0
+        PersonalToken.objects.filter(pk__in=[token.pk for token in tokens]).update(revoked_at=now)
+        audit.record(
+            action=AuditAction.ACCOUNT_TOKENS_REVOKED,
+            target=user,
+            actor=actor,
+            data={"reason": str(reason), "tokens": [token.display_prefix for token in tokens]},
+        )
+    return len(tokens)
 
 
 def personal_token_mark_used(*, token: PersonalToken) -> bool:
@@ -239,10 +302,13 @@ def federated_sign_in(*, issuer: str, subject: str, email: str, email_verified: 
     if identity is None:
         try:
             return _federated_account_create(issuer, subject, email, email_verified, name), True
-        except IntegrityError:
-            # The same person's other tab made the account a moment ago: theirs is the one.
+        except (IntegrityError, Conflict) as error:
+            # The same person's other tab made the account a moment ago (its commit came after the
+            # lookup above, before this one's insert or its check of the address): theirs is the one.
             identity = FederatedIdentity.objects.select_related("user").filter(issuer=issuer, subject=subject).first()
             if identity is None:
+                if isinstance(error, Conflict):
+                    raise
                 raise Conflict(_EMAIL_TAKEN, code="email_taken") from None
     if not identity.user.is_active:
         raise NotAllowed("This account is disabled. Please contact the portal's operators.", code="account_disabled")
@@ -256,7 +322,7 @@ _EMAIL_TAKEN = (
 
 
 def _federated_account_create(issuer: str, subject: str, email: str, email_verified: bool, name: str) -> User:
-    email = User.objects.normalize_email(email or "").strip().lower()
+    email = email_key(email)
     if not email or len(email) > User._meta.get_field("email").max_length or "@" not in email:
         raise InvalidInput(
             "The identity provider did not share your e-mail address, which the portal needs. "
@@ -265,7 +331,7 @@ def _federated_account_create(issuer: str, subject: str, email: str, email_verif
         )
     name = (name or "").strip()[: User._meta.get_field("name").max_length] or email.split("@")[0]
     with transaction.atomic():
-        if User.objects.filter(email__iexact=email).exists():
+        if User.objects.with_email(email).exists():
             raise Conflict(_EMAIL_TAKEN, code="email_taken")
         verified_at = timezone.now() if email_verified else None
         user = User.objects.create_user(email=email, password=None, name=name, email_verified_at=verified_at)

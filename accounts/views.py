@@ -27,11 +27,15 @@ from accounts.forms import (
     RegistrationForm,
     ResendVerificationForm,
     SetFirstPasswordForm,
+    TokenRevokingPasswordChangeForm,
+    TokenRevokingSetPasswordForm,
+    tokens_revoked_message,
 )
 from accounts.models import FederatedIdentity, PersonalToken, User
 from accounts.oidc_views import safe_next
 from accounts.tokens import email_verification_token
-from portal.exceptions import InvalidInput
+from portal.exceptions import Conflict, InvalidInput
+from portal.input_guard import forms_refuse_nul
 from portal.ratelimit import allow, client_ip
 
 TOO_MANY = "Too many attempts from your network. Please wait a while and try again."
@@ -57,6 +61,7 @@ def passwords_on(view):
     return guarded
 
 
+@forms_refuse_nul
 @passwords_on
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
@@ -106,6 +111,7 @@ def verify_email(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
     return render(request, "accounts/verify_confirm.html", {"email": user.email})
 
 
+@forms_refuse_nul
 @require_http_methods(["GET", "POST"])
 def resend_verification(request: HttpRequest) -> HttpResponse:
     form = ResendVerificationForm(request.POST or None)
@@ -150,9 +156,20 @@ class LoginView(auth_views.LoginView):
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
+def _tell_tokens_revoked(request: HttpRequest, form) -> None:
+    if form.tokens_revoked:
+        messages.warning(request, tokens_revoked_message(form.tokens_revoked))
+
+
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
+    form_class = TokenRevokingPasswordChangeForm
     success_url = reverse_lazy("accounts:password_change_done")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        _tell_tokens_revoked(self.request, form)
+        return response
 
     def dispatch(self, request, *args, **kwargs):
         # An account made by the provider's sign-in has no password to change: it sets a first one.
@@ -190,7 +207,13 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
+    form_class = TokenRevokingSetPasswordForm
     success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        _tell_tokens_revoked(self.request, form)
+        return response
 
     def form_invalid(self, form):
         return self.render_to_response(self.get_context_data(form=form), status=400)
@@ -213,6 +236,7 @@ def password_set(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/password_set.html", {"form": form}, status=status)
 
 
+@forms_refuse_nul
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile_complete(request: HttpRequest) -> HttpResponse:
@@ -235,6 +259,7 @@ def profile_complete(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/profile_complete.html", {"form": form, "next": next_url}, status=status)
 
 
+@forms_refuse_nul
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
@@ -299,6 +324,7 @@ def _identities(user: User) -> list[dict]:
     ]
 
 
+@forms_refuse_nul
 @login_required
 @require_POST
 @never_cache
@@ -309,8 +335,8 @@ def token_create(request: HttpRequest) -> HttpResponse:
             token, key = services.personal_token_create(
                 user=request.user, name=form.cleaned_data["name"], days=form.cleaned_data["days"]
             )
-        except InvalidInput as error:
-            form.add_error(None, error.message)
+        except (InvalidInput, Conflict) as error:
+            form.add_error("days" if error.code == "invalid_token_days" else None, error.message)
         else:
             # The page is rendered from the POST instead of redirecting: a redirect would have to
             # park the key in the session store, in clear, until the next page view. never_cache

@@ -18,7 +18,6 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from datasets import duo, services
@@ -31,6 +30,7 @@ from datasets.selectors import CatalogueFilters, catalogue_search, dataset_for
 from datasets.term_cache import data_use_labels, known_diseases, labels_for
 from portal.api import ErrorSerializer
 from portal.exceptions import Conflict, InvalidInput, NotAllowed, field_errors
+from portal.throttling import ClientAddressScopedThrottle
 
 # --- data use and purpose ---------------------------------------------------------------------
 
@@ -281,7 +281,7 @@ class DuoMatchApi(APIView):
     """Does a research purpose fit a data-use profile? Anyone may ask; the answer is rate limited."""
 
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ClientAddressScopedThrottle]
     throttle_scope = "duo_match"
 
     class InputSerializer(serializers.Serializer):

@@ -1,7 +1,8 @@
 """How a data node (or the broker) authenticates to the node API (docs/node-contract.md,
 "Authentication"): `Authorization: Api-Key <key>`, a key of datasets.models.NodeApiKey, or on the
 REMS-compatible path the same key as `x-rems-api-key: <key>`. The request's user is then the
-node, never a person."""
+node, never a person. Failed attempts are throttled per client address as personal tokens' are
+(accounts.authentication), on a count of their own shared by both headers."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from accounts.authentication import key_from_header
+from accounts.authentication import failures_counted, key_from_header, scheme_sent
 from accounts.models import api_key_hash
 from datasets import services
 from datasets.models import DataNode, NodeApiKey
@@ -21,6 +22,8 @@ NODE_FAILED = "Invalid, expired or revoked API key."
 # The header REMS clients send their key in (`x-rems-api-key`), as Django names it.
 REMS_KEY_HEADER = "x-rems-api-key"
 REMS_KEY_META = "HTTP_X_REMS_API_KEY"
+# Node keys' failed attempts, whichever header carried them.
+NODE_KEY_FAILURES = "node_key"
 
 
 class NodePrincipal:
@@ -51,11 +54,14 @@ class NodePrincipal:
 class NodeKeyAuthentication(BaseAuthentication):
     """Authenticates a usable node API key; the request's user is the key's NodePrincipal."""
 
+    # It may answer 429 (accounts.authentication.failures_counted).
+    throttles_failures = True
+
     def authenticate(self, request: Request) -> tuple[NodePrincipal, NodeApiKey] | None:
-        key = key_from_header(request, NODE_KEYWORD, NODE_FAILED)
-        if key is None:
+        if not scheme_sent(request, NODE_KEYWORD):
             return None
-        return node_of_key(key)
+        with failures_counted(request, NODE_KEY_FAILURES):
+            return node_of_key(key_from_header(request, NODE_KEYWORD, NODE_FAILED))
 
     def authenticate_header(self, request: Request) -> str:
         # Also the reason a request without a key gets 401 from IsNode rather than 403.
@@ -67,14 +73,17 @@ class RemsKeyAuthentication(BaseAuthentication):
     `x-rems-user-id` (the user a REMS key acts as) is accepted and not used: the key alone says who
     calls. Without the header it returns None, so `Authorization` schemes can still authenticate."""
 
+    throttles_failures = True
+
     def authenticate(self, request: Request) -> tuple[NodePrincipal, NodeApiKey] | None:
         key = request.META.get(REMS_KEY_META)
         if key is None:
             return None
-        key = key.strip()
-        if not key or not key.isascii():
-            raise AuthenticationFailed(NODE_FAILED)
-        return node_of_key(key)
+        with failures_counted(request, NODE_KEY_FAILURES):
+            key = key.strip()
+            if not key or not key.isascii():
+                raise AuthenticationFailed(NODE_FAILED)
+            return node_of_key(key)
 
     def authenticate_header(self, request: Request) -> str:
         return NODE_KEYWORD

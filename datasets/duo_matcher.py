@@ -9,6 +9,9 @@ Reasons come in a fixed order: the permission, then a clinical-care reason when 
 no CC term but the purpose is clinical care (see `_missing_cc`), then one per modifier in the
 profile's order, then one for free text. Every message starts with the sentence that
 `datasets.duo` uses to describe the term to people, so the words and the decision agree.
+
+`match_person` answers a narrower question for each holder of a permit: do this person's own
+facts (organisation, institution, account, country) meet the modifiers that ask who uses the data?
 """
 
 from __future__ import annotations
@@ -124,23 +127,29 @@ _NO_ANCESTORS: frozenset[str] = frozenset()
 
 
 class _Case:
-    """One call's inputs plus the disease fit, worked out once because DS and NMDS both read it."""
+    """One call's inputs plus the disease fit, worked out once because DS and NMDS both read it.
+    `who` names the person whose facts are read, in the messages ("the applicant", or a name)."""
 
-    __slots__ = ("data_use", "facts", "labels", "outside", "purpose")
+    __slots__ = ("country", "data_use", "facts", "labels", "outside", "purpose", "who")
 
     def __init__(
         self,
         data_use: DataUse,
-        purpose: ResearchPurpose,
+        purpose: ResearchPurpose | None,
         facts: ApplicantFacts,
         labels: Mapping[str, str],
         outside: tuple[str, ...],
+        *,
+        who: str = "the applicant",
+        country: str = "",
     ) -> None:
         self.data_use = data_use
         self.purpose = purpose
         self.facts = facts
         self.labels = labels
         self.outside = outside
+        self.who = who
+        self.country = country
 
     @property
     def diseases_fit(self) -> bool:
@@ -297,12 +306,12 @@ def _genetic_only(m: Modifier, case: _Case) -> Reason:
     return _modifier_reason(m, case, Decision.DENY, "the purpose is not a genetic study")
 
 
-def _npu_verdict(facts: ApplicantFacts) -> tuple[Decision, str]:
+def _npu_verdict(facts: ApplicantFacts, who: str) -> tuple[Decision, str]:
     if facts.for_profit_organisation is False:
-        return Decision.APPROVE, "the applicant's organisation is not-for-profit"
+        return Decision.APPROVE, f"{who}'s organisation is not-for-profit"
     if facts.for_profit_organisation:
-        return Decision.DENY, "the applicant's organisation is for-profit"
-    return Decision.REVIEW, "whether the applicant's organisation is for-profit is not known"
+        return Decision.DENY, f"{who}'s organisation is for-profit"
+    return Decision.REVIEW, f"whether {who}'s organisation is for-profit is not known"
 
 
 def _ncu_verdict(purpose: ResearchPurpose) -> tuple[Decision, str]:
@@ -312,7 +321,7 @@ def _ncu_verdict(purpose: ResearchPurpose) -> tuple[Decision, str]:
 
 
 def _not_for_profit(m: Modifier, case: _Case) -> Reason:
-    return _modifier_reason(m, case, *_npu_verdict(case.facts))
+    return _modifier_reason(m, case, *_npu_verdict(case.facts, case.who))
 
 
 def _non_commercial(m: Modifier, case: _Case) -> Reason:
@@ -320,7 +329,7 @@ def _non_commercial(m: Modifier, case: _Case) -> Reason:
 
 
 def _npu_and_ncu(m: Modifier, case: _Case) -> Reason:
-    npu, npu_why = _npu_verdict(case.facts)
+    npu, npu_why = _npu_verdict(case.facts, case.who)
     ncu, ncu_why = _ncu_verdict(case.purpose)
     decision = npu if _SEVERITY[npu] >= _SEVERITY[ncu] else ncu
     return _modifier_reason(m, case, decision, f"{npu_why}, and {ncu_why}")
@@ -359,22 +368,33 @@ def _countries(m: Modifier, case: _Case) -> Reason:
 
 
 def _institutions(m: Modifier, case: _Case) -> Reason:
-    institution = case.facts.institution
+    institution, who = case.facts.institution, case.who
     if not institution:
-        return _modifier_reason(m, case, Decision.REVIEW, "the applicant's institution is not known")
+        return _modifier_reason(m, case, Decision.REVIEW, f"{who}'s institution is not known")
     name = case.labels.get(institution, institution)
     if institution in m.institutions:
-        return _modifier_reason(m, case, Decision.APPROVE, f"the applicant is at {name}")
-    return _modifier_reason(m, case, Decision.DENY, f"the applicant is at {name}")
+        return _modifier_reason(m, case, Decision.APPROVE, f"{who} is at {name}")
+    return _modifier_reason(m, case, Decision.DENY, f"{who} is at {name}")
 
 
 def _users(m: Modifier, case: _Case) -> Reason:
-    user = case.facts.user
+    user, who = case.facts.user, case.who
     if not user:
-        return _modifier_reason(m, case, Decision.REVIEW, "the applicant is not known")
+        return _modifier_reason(m, case, Decision.REVIEW, f"{who} is not known")
     if user in m.users:
-        return _modifier_reason(m, case, Decision.APPROVE, "the applicant is an approved user")
-    return _modifier_reason(m, case, Decision.DENY, "the applicant is not an approved user")
+        return _modifier_reason(m, case, Decision.APPROVE, f"{who} is an approved user")
+    return _modifier_reason(m, case, Decision.DENY, f"{who} is not an approved user")
+
+
+def _home_country(m: Modifier, case: _Case) -> Reason:
+    """GS for one person: the country where they process data (their own, not the purpose's)."""
+    country, who = case.country, case.who
+    if not country:
+        return _modifier_reason(m, case, Decision.REVIEW, f"where {who} processes data is not known")
+    name = COUNTRIES.get(country, country)
+    if country in m.countries:
+        return _modifier_reason(m, case, Decision.APPROVE, f"{who} processes data in {name}")
+    return _modifier_reason(m, case, Decision.DENY, f"{who} processes data in {name}")
 
 
 def _project(m: Modifier, case: _Case) -> Reason:
@@ -476,6 +496,39 @@ def match(
     if (free_text := _free_text(data_use, purpose)) is not None:
         reasons.append(free_text)
     return MatchResult(_aggregate(reasons), ALGORITHM_VERSION, tuple(reasons), tuple(conditions), max_months)
+
+
+# --- One person ----------------------------------------------------------------------------------
+
+# The modifiers that ask who uses the data rather than what the research is. Each holder of a
+# permit must meet them in person: the applicant's facts fit says nothing of a collaborator's.
+# NPUNCU asks both; its non-commercial half is the purpose's, so only the organisation is personal.
+_PERSONAL_RULES: dict[str, Callable[[Modifier, _Case], Reason]] = {
+    NPU: _not_for_profit,
+    NPUNCU: _not_for_profit,
+    IS: _institutions,
+    US: _users,
+    GS: _home_country,
+}
+PERSONAL_TERMS = frozenset(_PERSONAL_RULES)
+
+
+def match_person(
+    data_use: DataUse,
+    facts: ApplicantFacts,
+    *,
+    country: str,
+    who: str,
+    labels: Mapping[str, str] | None = None,
+) -> MatchResult:
+    """The profile's personal modifiers (PERSONAL_TERMS) against one person's own facts: their
+    organisation's kind (NPU, and NPUNCU's not-for-profit half), their institution (IS), their
+    account (US) and `country`, where they process the data (GS). One reason per personal
+    modifier in the profile's order, named after `who`; approve when there is none. The rest of
+    the profile is about the research, which `match` judges once for the application."""
+    case = _Case(data_use, None, facts, labels if labels is not None else _NO_LABELS, (), who=who, country=country)
+    reasons = [_PERSONAL_RULES[m.term](m, case) for m in data_use.modifiers if m.term in _PERSONAL_RULES]
+    return MatchResult(_aggregate(reasons), ALGORITHM_VERSION, tuple(reasons))
 
 
 def _aggregate(reasons: list[Reason]) -> Decision:

@@ -22,10 +22,12 @@ from datasets.presenters import present_data_use, present_datasets, present_prof
 from datasets.selectors import CatalogueFilters, catalogue_search, dataset_for
 from datasets.term_cache import labels_for
 from portal.exceptions import InvalidInput, NotAllowed
+from portal.input_guard import forms_refuse_nul
 
 PAGE_SIZE = 20
 
 
+@forms_refuse_nul
 @require_safe
 def catalogue(request: HttpRequest) -> HttpResponse:
     form = CatalogueFilterForm(request.GET or None)
@@ -58,6 +60,7 @@ def dataset_detail(request: HttpRequest, accession: str) -> HttpResponse:
     return render(request, "datasets/detail.html", context)
 
 
+@forms_refuse_nul
 @login_required
 @require_http_methods(["GET", "POST"])
 def edit_data_use(request: HttpRequest, accession: str) -> HttpResponse:
@@ -101,6 +104,7 @@ def data_use_history(request: HttpRequest, accession: str) -> HttpResponse:
     return render(request, "datasets/history.html", {"dataset": dataset, "rows": rows})
 
 
+@forms_refuse_nul
 @require_safe
 def check_purpose(request: HttpRequest) -> HttpResponse:
     """Anyone describes a research purpose and sees, per DUO term, whether it fits a dataset."""
@@ -170,6 +174,7 @@ def dac_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "datasets/dac_detail.html", context)
 
 
+@forms_refuse_nul
 @login_required
 @require_http_methods(["GET", "POST"])
 def dac_policy(request: HttpRequest, slug: str) -> HttpResponse:

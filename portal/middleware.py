@@ -25,8 +25,9 @@ _CODES = {
 }
 
 
-def error_response(status: int, message: str = "", extra: dict | None = None) -> JsonResponse:
-    code, default = _CODES.get(status, ("server_error" if status >= 500 else "error", ""))
+def error_response(status: int, message: str = "", extra: dict | None = None, *, code: str = "") -> JsonResponse:
+    default_code, default = _CODES.get(status, ("server_error" if status >= 500 else "error", ""))
+    code = code or default_code
     body = {"code": code, "message": message or default or _phrase(status), "extra": extra or {}}
     return JsonResponse(body, status=status)
 

@@ -78,7 +78,14 @@ MIDDLEWARE = [
     # Near the top, so that it sees every error under /api/, whoever answers it.
     "portal.middleware.ApiErrorMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Refuses a NUL or a lone surrogate in any text a view reads (portal/input_guard.py); before
+    # the sessions, so that a session cookie holding one is dropped before it is looked up.
+    "portal.input_guard.InputGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Signed-in answers are never cached (it reads the user on the way out).
+    "portal.cache_headers.NoStoreForSignedInMiddleware",
+    # DEBUG only: the portal's own 404 page instead of Django's technical one.
+    "portal.debug_pages.PortalNotFoundPageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -106,6 +113,15 @@ TEMPLATES = [
                 "portal.context_processors.portal",
             ],
         },
+    },
+    # Plain-text e-mail and subjects (portal.mail.render_text): no HTML escaping, so that
+    # "O'Brien & Co" reads as typed. The same folders; only these renders use it.
+    {
+        "NAME": "text",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {"autoescape": False},
     },
 ]
 
@@ -140,6 +156,10 @@ else:
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL
 # Without a broker, tasks run in the web process at once (development, most tests).
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # Celery still takes a producer for an eager task: kombu's in-process transport keeps it from
+    # looking for a server on localhost (and from warning about it on every `make run`).
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -186,14 +206,33 @@ AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-# The login form posts the e-mail address in the field named "username".
+# The login form posts the e-mail address in the field named "username"; failures are counted on
+# the address as the portal compares it (trimmed, lower-cased), so no spelling gets its own tries.
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
 AXES_IPWARE_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0) or None
 # Coarser limit on login attempts per client address, whatever the username.
 LOGIN_RATE_PER_MINUTE = env_int("LOGIN_RATE_PER_MINUTE", 30, minimum=1)
+# Personal API tokens: each expires at most this many days after it is made (the default when no
+# length is asked for), and a person holds at most this many usable ones at a time.
+PERSONAL_TOKEN_MAX_DAYS = env_int("PERSONAL_TOKEN_MAX_DAYS", 365, minimum=1)
+PERSONAL_TOKEN_MAX_LIVE = env_int("PERSONAL_TOKEN_MAX_LIVE", 20, minimum=1)
+# Failed API key attempts (a wrong, unknown, expired or revoked personal token or node key): after
+# this many from one client address within the window, every request from that address with that
+# kind of key answers 429 until the window has passed, a right key included (accounts.authentication).
+API_KEY_FAILURE_LIMIT = env_int("API_KEY_FAILURE_LIMIT", 20, minimum=1)
+API_KEY_FAILURE_WINDOW_MINUTES = env_int("API_KEY_FAILURE_WINDOW_MINUTES", 15, minimum=1)
 FORM_RATE_PER_HOUR = env_int("FORM_RATE_PER_HOUR", 20, minimum=1)
+# Sessions (accounts.sessions): signed out after SESSION_IDLE_MINUTES without a request, and in
+# any case SESSION_MAX_HOURS after signing in. The idle limit is the cookie's and the stored
+# session's age, slid forward by a request at most once a minute (one write a minute, not one
+# per request as SESSION_SAVE_EVERY_REQUEST would cost); the maximum is checked at every read.
+SESSION_ENGINE = "accounts.sessions"
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 120, minimum=1) * 60
+SESSION_MAX_AGE = env_int("SESSION_MAX_HOURS", 24 * 14, minimum=1) * 3600
+SESSION_SAVE_EVERY_REQUEST = False
 
 # django-guardian: no anonymous user row; anonymous visitors get no object grants.
 ANONYMOUS_USER_NAME = None
@@ -213,7 +252,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Refuses JSON nested too deep, and a NUL or a lone surrogate in any string (portal/input_guard.py).
+    "DEFAULT_PARSER_CLASSES": ["portal.input_guard.GuardedJSONParser"],
     "EXCEPTION_HANDLER": "portal.exceptions.api_exception_handler",
     # Adds to every operation the error answers its view can give (portal/schema.py).
     "DEFAULT_SCHEMA_CLASS": "portal.schema.PortalAutoSchema",

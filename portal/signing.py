@@ -15,6 +15,7 @@ import os
 import threading
 from dataclasses import dataclass
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -24,7 +25,25 @@ from django.db import transaction
 from django.utils import timezone
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
+from portal.exceptions import PortalError
 from portal.models import SigningKey
+
+
+class SecretsUnreadable(PortalError):
+    """What the portal sealed cannot be opened with this server's secret: SIGNING_KEY_SECRET, or
+    SECRET_KEY when that is unset, is not the one it was sealed with. Nothing can be signed until
+    the old secret is back (503, and `manage.py migrate`/`check --database default` refuse)."""
+
+    code = "secrets_unreadable"
+    status = 503
+
+    def __init__(self):
+        super().__init__(
+            "The portal cannot read its visa signing keys: SIGNING_KEY_SECRET (or SECRET_KEY, when "
+            "SIGNING_KEY_SECRET is unset) differs from the one they were stored with. Restore the old "
+            "value, or set SIGNING_KEY_SECRET to it."
+        )
+
 
 _cache_lock = threading.Lock()
 _private_cache: dict[str, object] = {}
@@ -45,7 +64,10 @@ def _encrypt(pem: bytes, kid: str) -> bytes:
 
 def _decrypt(blob: bytes, kid: str) -> bytes:
     blob = bytes(blob)
-    return AESGCM(_encryption_key()).decrypt(blob[:12], blob[12:], kid.encode())
+    try:
+        return AESGCM(_encryption_key()).decrypt(blob[:12], blob[12:], kid.encode())
+    except InvalidTag:
+        raise SecretsUnreadable() from None
 
 
 def seal(plaintext: bytes, context: str) -> bytes:
@@ -58,8 +80,8 @@ def seal(plaintext: bytes, context: str) -> bytes:
 
 
 def unseal(blob: bytes, context: str) -> bytes:
-    """Decrypt what seal() stored under the same context; raises cryptography's InvalidTag for
-    another context, another SIGNING_KEY_SECRET or an altered blob."""
+    """Decrypt what seal() stored under the same context; raises SecretsUnreadable for another
+    context, another SIGNING_KEY_SECRET or an altered blob."""
     return _decrypt(blob, context)
 
 

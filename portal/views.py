@@ -78,7 +78,23 @@ def _check_broker() -> dict:
     return {"ok": True, "mode": "broker"}
 
 
-_CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker}
+def _check_signing_keys() -> dict:
+    # A web process that cannot open the signing keys (SECRET_KEY or SIGNING_KEY_SECRET changed)
+    # would answer every visa request with 503: it is not ready.
+    from portal.checks import signing_keys_readable
+
+    problems = signing_keys_readable(None, databases=["default"])
+    if problems:
+        return {"ok": False, "error": "secrets_unreadable", "detail": problems[0].msg}
+    return {"ok": True}
+
+
+_CHECKS = {
+    "database": _check_database,
+    "cache": _check_cache,
+    "broker": _check_broker,
+    "signing_keys": _check_signing_keys,
+}
 
 
 def _run(check) -> dict:

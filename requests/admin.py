@@ -15,6 +15,7 @@ from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template import engines
+from django.utils import timezone
 
 from portal.exceptions import PortalError
 from requests import services
@@ -32,6 +33,7 @@ from requests.models import (
     ReviewNote,
     Vote,
 )
+from requests.selectors.permits import STATE_LABELS, permit_state
 
 
 class WorkflowAdmin(admin.ModelAdmin):
@@ -195,11 +197,16 @@ expires {{ permit.expires_at|date:"Y-m-d H:i" }} UTC</li>{% endfor %}
 
 @admin.register(Permit)
 class PermitAdmin(WorkflowAdmin):
-    list_display = ["pk", "grantee", "dataset", "status", "starts_at", "expires_at", "revoked_at"]
+    list_display = ["pk", "grantee", "dataset", "state", "starts_at", "expires_at", "revoked_at"]
     list_filter = ["status", "dataset__dac"]
     search_fields = ["grantee__email", "grantee__name", "dataset__accession"]
     list_select_related = ["grantee", "dataset"]
     actions = ["revoke_selected"]
+
+    @admin.display(description="status", ordering="status")
+    def state(self, permit: Permit) -> str:
+        # The words every page uses: an active permit past its expiry reads "Expired".
+        return STATE_LABELS[permit_state(permit, timezone.now())]
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("requests.change_permit")

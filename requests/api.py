@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from django.core.validators import ProhibitNullCharactersValidator
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.fields import empty
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,11 +25,14 @@ from datasets.models import Dataset
 from datasets.permissions import datasets_visible_to
 from portal.api import ErrorSerializer
 from portal.exceptions import InvalidInput, field_errors
+from portal.input_guard import GuardedFormParser, GuardedJSONParser, GuardedMultiPartParser
 from requests import services
-from requests.models import Application
-from requests.permissions import ApplicationAction, access_application
-from requests.selectors.applications import matches_shown, missing_agreements, my_applications
-from requests.selectors.permits import permits_of_application
+from requests.models import Application, ApplicationDataset, Review
+from requests.permissions import ApplicationAction, access_application, read_scope
+from requests.selectors.applications import missing_agreements, my_applications
+from requests.selectors.grantees import GranteeRow
+from requests.selectors.parts import ReadScope, application_parts
+from requests.selectors.permits import permit_state
 
 # --- Reading input (shared by the request APIs) -------------------------------------------------
 
@@ -88,9 +91,9 @@ class _Whole:
 
 
 class Text(_JsonValue, serializers.CharField):
-    """Text as sent: not trimmed, blank allowed, and none of CharField's checks of its characters
-    (a NUL or a lone surrogate): what text is acceptable is the domain's rule, and a node's token
-    with odd characters is simply not a visa."""
+    """Text as sent: not trimmed, blank allowed. CharField's checks of its characters (a NUL or a
+    lone surrogate) are left out: the API's parsers and InputGuardMiddleware refuse those before a
+    view reads its input, in one message for every field (portal.input_guard)."""
 
     json_type = str
     default_error_messages = {"invalid": "must be text", "null": "must be text"}
@@ -157,12 +160,56 @@ class ApplicationDocumentSerializer(serializers.Serializer):
     current = serializers.BooleanField(help_text="False once a later document of its kind replaced it")
 
 
+class ApplicationDecisionSerializer(serializers.Serializer):
+    dataset = serializers.CharField(help_text="Accession")
+    outcome = serializers.CharField(help_text="approve or reject")
+    months = serializers.IntegerField(allow_null=True)
+    reason = serializers.CharField(allow_blank=True, help_text="Why, for a rejection")
+
+
+class ApplicationMessageSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
 class ApplicationReviewSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     dac = serializers.SlugField(help_text="The committee's slug")
     # Text, not a choice: an enum named "status" would collide with the other "status" enums.
     status = serializers.CharField()
     datasets = serializers.ListField(child=serializers.CharField(), help_text="Accessions this committee reviews")
+    decisions = ApplicationDecisionSerializer(many=True)
+    messages = ApplicationMessageSerializer(many=True, help_text="The committee's messages to the applicant")
+
+
+class GranteeInstitutionSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.CharField(help_text="non_profit or for_profit")
+    country = serializers.CharField(help_text="ISO 3166 code")
+
+
+class GranteeReasonSerializer(serializers.Serializer):
+    term = serializers.CharField(allow_blank=True, help_text="The DUO modifier")
+    decision = serializers.CharField()
+    message = serializers.CharField()
+
+
+class GranteeDatasetSerializer(serializers.Serializer):
+    dataset = serializers.CharField(help_text="Accession")
+    qualifies = serializers.BooleanField(help_text="The person's own facts meet the dataset's restrictions on who")
+    permit = serializers.CharField(
+        allow_null=True, help_text="After an approval: issued, withheld (see reasons) or not_granted"
+    )
+    reasons = GranteeReasonSerializer(many=True, help_text="Why they do not qualify")
+
+
+class GranteeSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    name = serializers.CharField()
+    role = serializers.CharField(help_text="applicant or collaborator")
+    institution = GranteeInstitutionSerializer(allow_null=True)
+    country = serializers.CharField(allow_blank=True, help_text="Where they process the data (ISO 3166 code)")
+    datasets = GranteeDatasetSerializer(many=True)
 
 
 class ApplicationVersionSerializer(serializers.Serializer):
@@ -180,7 +227,8 @@ class ApplicationPermitSerializer(serializers.Serializer):
 
 
 class ApplicationSerializer(serializers.Serializer):
-    """An application as its applicant and collaborators read it (application_json)."""
+    """An application as its reader reads it (application_json): the applicant and collaborators
+    every part; a reviewing committee the shared project and only its own part."""
 
     id = serializers.IntegerField()
     status = serializers.CharField()
@@ -196,19 +244,56 @@ class ApplicationSerializer(serializers.Serializer):
     documents = ApplicationDocumentSerializer(many=True)
     reviews = ApplicationReviewSerializer(many=True)
     match = serializers.DictField(child=serializers.DictField(allow_null=True), help_text="accession -> matcher answer")
+    justifications = serializers.DictField(child=serializers.CharField(), help_text="accession -> why it fits")
     versions = ApplicationVersionSerializer(many=True)
     permits = ApplicationPermitSerializer(many=True)
+    grantees = GranteeSerializer(many=True, help_text="Each person against each dataset's restrictions on who")
+    warnings = serializers.DictField(
+        child=serializers.CharField(), help_text="field -> a warning that does not stop submission"
+    )
     submitted_at = serializers.DateTimeField(allow_null=True)
     updated_at = serializers.DateTimeField()
 
 
-def application_json(app: Application) -> dict[str, Any]:
-    items = list(app.requested.select_related("dataset"))
-    reviews = []
-    for review in app.reviews.select_related("dac").order_by("dac__name"):
-        accessions = [i.dataset.accession for i in items if i.review_id == review.pk]
-        reviews.append({"id": review.pk, "dac": review.dac.slug, "status": review.status, "datasets": accessions})
+def _review_json(review: Review, items: list[ApplicationDataset]) -> dict[str, Any]:
+    return {
+        "id": review.pk,
+        "dac": review.dac.slug,
+        "status": review.status,
+        "datasets": [i.dataset.accession for i in items if i.review_id == review.pk],
+        "decisions": [
+            {"dataset": d.dataset.accession, "outcome": d.outcome, "months": d.months, "reason": d.reason}
+            for d in review.decisions.all()
+        ],
+        "messages": [{"text": n.text, "created_at": n.created_at} for n in review.messages_to_applicant],
+    }
+
+
+def _grantee_json(row: GranteeRow) -> dict[str, Any]:
+    person = row.person
+    institution = person.institution
+    return {
+        "email": person.email,
+        "name": person.name,
+        "role": person.role,
+        "institution": {
+            "name": institution.name,
+            "kind": institution.organisation_type,
+            "country": person.institution_country,
+        }
+        if institution is not None
+        else None,
+        "country": person.country,
+        "datasets": [c.to_json() for c in row.checks],
+    }
+
+
+def application_json(app: Application, scope: ReadScope) -> dict[str, Any]:
+    """The application as a reader with `scope` (requests.permissions.read_scope) reads it."""
+    parts = application_parts(app, scope)
+    items = parts.items
     missing = missing_agreements(app)
+    now = timezone.now()
     return {
         "id": app.pk,
         "status": app.status,
@@ -234,27 +319,30 @@ def application_json(app: Application) -> dict[str, Any]:
             }
             for d in app.documents.all()
         ],
-        "reviews": reviews,
-        "match": matches_shown(app),
+        "reviews": [_review_json(r, items) for r in parts.reviews],
+        "match": parts.matches,
+        "justifications": parts.justifications,
         "versions": [{"number": v.number, "submitted_at": v.submitted_at} for v in app.versions.order_by("number")],
         "permits": [
             {
                 "id": p.pk,
                 "grantee": str(p.grantee.sub),
                 "dataset": p.dataset.accession,
-                "status": p.status,
+                "status": permit_state(p, now),
                 "starts_at": p.starts_at,
                 "expires_at": p.expires_at,
             }
-            for p in permits_of_application(app.pk)
+            for p in parts.permits
         ],
+        "grantees": [_grantee_json(row) for row in parts.grantees],
+        "warnings": parts.warnings,
         "submitted_at": app.submitted_at,
         "updated_at": app.updated_at,
     }
 
 
-def _application(app: Application) -> dict[str, Any]:
-    return ApplicationSerializer(application_json(app)).data
+def _application(request: Request, app: Application) -> dict[str, Any]:
+    return ApplicationSerializer(application_json(app, read_scope(request.user, app))).data
 
 
 # --- Input --------------------------------------------------------------------------------------
@@ -358,7 +446,7 @@ class ApplicationListApi(APIView):
             raise InvalidInput("Name at least one dataset.", extra={"fields": {"datasets": "required"}})
         app = services.application_create(applicant=request.user, datasets=datasets)
         app = services.application_update(application=app, changes=services.DraftChanges(**data), actor=request.user)
-        return Response(_application(app), status=status.HTTP_201_CREATED)
+        return Response(_application(request, app), status=status.HTTP_201_CREATED)
 
 
 class ApplicationDetailApi(APIView):
@@ -369,7 +457,7 @@ class ApplicationDetailApi(APIView):
 
     @extend_schema(operation_id="applications_retrieve", summary="Read an application", responses=OutputSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        return Response(_application(access_application(request.user, pk)))
+        return Response(_application(request, access_application(request.user, pk)))
 
     @extend_schema(
         operation_id="applications_update",
@@ -381,7 +469,7 @@ class ApplicationDetailApi(APIView):
         app = _own(request, pk)
         data = self.InputSerializer.read(request.data, user=request.user)
         app = services.application_update(application=app, changes=services.DraftChanges(**data), actor=request.user)
-        return Response(_application(app))
+        return Response(_application(request, app))
 
 
 class IsoDateField(serializers.DateField):
@@ -398,7 +486,7 @@ class IsoDateField(serializers.DateField):
 
 class ApplicationDocumentApi(APIView):
     permission_classes = [IsAuthenticated]
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [GuardedMultiPartParser, GuardedFormParser]
 
     class InputSerializer(PortalInput):
         """The fields are checked in order and the first wrong one is named, with its own message."""
@@ -488,7 +576,7 @@ class ApplicationAgreementsApi(APIView):
 
 class ApplicationSubmitApi(APIView):
     permission_classes = [IsAuthenticated]
-    parser_classes = [JSONParser]
+    parser_classes = [GuardedJSONParser]
 
     class InputSerializer(PortalInput):
         invalid_message = "justifications must map accessions to text."
@@ -528,7 +616,7 @@ class ApplicationSubmitApi(APIView):
         app = services.application_submit(
             application=app, actor=request.user, justifications=data.get("justifications")
         )
-        return Response(_application(app))
+        return Response(_application(request, app))
 
 
 class ApplicationWithdrawApi(APIView):
@@ -548,4 +636,4 @@ class ApplicationWithdrawApi(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         app = services.application_withdraw(application=_own(request, pk), actor=request.user)
-        return Response(_application(app))
+        return Response(_application(request, app))

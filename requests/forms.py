@@ -72,7 +72,8 @@ class ApplicationForm(forms.Form):
         label="Collaborators (e-mail addresses, one per line)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Each collaborator is invited by e-mail and must accept the data access agreements personally.",
+        help_text="Kept with the draft as you type: nobody is e-mailed until you press “Invite now” or submit. "
+        "Each collaborator must then accept the data access agreements personally.",
     )
     ethics_file = forms.FileField(
         label="Ethics approval (PDF, at most 10 MB)",
@@ -86,21 +87,30 @@ class ApplicationForm(forms.Form):
     )
 
     NEEDED_TO_SUBMIT = ("title", "lay_summary", "abstract", "requested_months")
+    ETHICS_FIELDS = ("ethics_file", "ethics_expires_on")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, ethics_needed: bool = False, **kwargs):
+        """`ethics_needed`: a requested dataset asks for an ethics approval and none is on file, so
+        the upload is needed to submit (not "optional")."""
         super().__init__(*args, **kwargs)
-        for name in self.NEEDED_TO_SUBMIT:
+        needed = self.NEEDED_TO_SUBMIT + (self.ETHICS_FIELDS if ethics_needed else ())
+        for name in needed:
             self.fields[name].needed_to_submit = True
 
     def collaborator_emails(self) -> tuple[list[str], list[str]]:
         """(valid addresses, invalid entries) from the raw text."""
-        raw = self.data.get("collaborators", "") if self.is_bound else ""
-        entries = [e.strip() for e in re.split(r"[\s,;]+", raw) if e.strip()]
-        valid, invalid = [], []
-        for entry in entries:
-            try:
-                forms.EmailField().clean(entry)
-                valid.append(entry.lower())
-            except forms.ValidationError:
-                invalid.append(entry)
-        return valid, invalid
+        return parse_collaborators(self.data.get("collaborators", "") if self.is_bound else "")
+
+
+def parse_collaborators(raw: str) -> tuple[list[str], list[str]]:
+    """(valid addresses in lower case, entries that are no address) from the typed text, one
+    address a line (or separated by commas, semicolons or spaces)."""
+    entries = [e.strip() for e in re.split(r"[\s,;]+", raw or "") if e.strip()]
+    valid, invalid = [], []
+    for entry in entries:
+        try:
+            forms.EmailField().clean(entry)
+            valid.append(entry.lower())
+        except forms.ValidationError:
+            invalid.append(entry)
+    return valid, invalid

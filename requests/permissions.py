@@ -3,7 +3,9 @@
 `access_application`, `access_review` and `access_permit` fetch and authorise in one call, for
 pages and APIs alike, before any input is read: an object the user may not see is missing
 (Http404, so a missing and a forbidden object answer the same 404); one they see but may not
-act on raises NotAllowed (403 on a page and in the API)."""
+act on raises NotAllowed (403 on a page and in the API). `read_scope` says which part of an
+application a reader reads: several committees may review one application, and each reads the
+shared project and only its own part (requests.selectors.parts)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from datasets.permissions import VIEW_WORK, dacs_where
 from portal.exceptions import NotAllowed
 from requests.models import Application, ApplicationStatus, Document, Permit, Review
 from requests.selectors.applications import participant_condition
+from requests.selectors.parts import EVERY_PART, ReadScope
 from requests.selectors.permits import permits_seen_by
 from requests.selectors.reviews import holds_role, reviews_visible_to
 
@@ -63,6 +66,15 @@ def access_application(user, pk: int, action: ApplicationAction = ApplicationAct
     if action == ApplicationAction.TAKE_PART and not is_participant(user, app):
         raise NotAllowed("Only the applicant and invited collaborators may do this.")
     return app
+
+
+def read_scope(user, application: Application) -> ReadScope:
+    """The part of `application` (fetched with access_application) that `user` reads: the
+    applicant and collaborators every part; anyone else, the member of a reviewing committee,
+    only the part of each committee on which they hold a role, besides the shared project."""
+    if is_participant(user, application):
+        return EVERY_PART
+    return ReadScope(frozenset(dacs_where(user, VIEW_WORK).values_list("pk", flat=True)))
 
 
 def access_review(user, pk: int, perm: str = VIEW_WORK) -> Review:

@@ -20,9 +20,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_safe
 
 from portal.exceptions import Conflict, InvalidInput
+from portal.input_guard import forms_refuse_nul
 from requests import services
 from requests.models import Permit
 from requests.permissions import PermitAction, access_permit
@@ -35,6 +35,9 @@ from requests.selectors.permits import (
     permits_of,
     review_of_permit,
 )
+from requests.views import page_methods
+
+require_safe = page_methods("GET", "HEAD")
 
 
 def visa_lifetime_text() -> str:
@@ -125,9 +128,13 @@ def _render_revoke(
     return render(request, "requests/permit_revoke.html", context, status=status)
 
 
+@forms_refuse_nul
 @login_required
-@require_http_methods(["GET", "HEAD", "POST"])
+@page_methods("GET", "HEAD", "POST")
 def permit_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the confirmation page the review page's "Revoke" link leads to (the permit, what
+    revoking does, the reason to give) with the form; POST: revoke. A second POST (a double
+    click) finds the permit revoked and says so (409)."""
     permit = access_permit(request.user, pk, PermitAction.REVOKE)
     if request.method != "POST":
         return _render_revoke(request, permit, RevokeForm())

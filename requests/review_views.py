@@ -5,13 +5,18 @@ see answers 404 (fetched and authorized in one query). An action by a committee 
 does not allow it (a secretary voting, a member deciding) answers 403: the page never offers them
 the form, so such a request is not a mistake to explain. Invalid input is shown next to its field
 (400); a review whose state refuses the action (decided, quorum not met) gives an error message on
-the review page."""
+the review page, and so does opening an action's address (a GET: a reload, a bookmark).
+
+Irreversible actions ask first: declaring a conflict of interest has its own page (GET) with the
+form that declares it, and the decision form leads to a summary (review_decide_confirm) with the
+form that records it."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -22,14 +27,15 @@ from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST, require_safe
 
 from datasets.permissions import DECIDE, VOTE
 from portal.exceptions import Conflict, InvalidInput
+from portal.input_guard import forms_refuse_nul
 from requests import services
-from requests.models import Review, ReviewNote, ReviewStatus
+from requests.models import Outcome, Review, ReviewNote, ReviewStatus
 from requests.permissions import access_review
 from requests.review_forms import STATUS_CHOICES, InboxFilterForm, NoteForm, ReturnForm, VoteForm, add_service_errors
+from requests.selectors.applications import submitted_version
 from requests.selectors.committee import (
     DatasetUnderReview,
     InboxFilters,
@@ -42,12 +48,16 @@ from requests.selectors.committee import (
     status_counts,
 )
 from requests.selectors.reviews import holds_role, review_for
+from requests.views import page_methods, permit_row
+
+require_safe = page_methods("GET", "HEAD")
 
 PAGE_SIZE = 50
 
 # --- Inbox -----------------------------------------------------------------------------------------
 
 
+@forms_refuse_nul
 @login_required
 @require_safe
 def inbox(request: HttpRequest) -> HttpResponse:
@@ -101,11 +111,20 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_review(request, access_review(request.user, pk))
 
 
+def _decided(dossier) -> dict[str, Any] | None:
+    """Who decided the review (the chair, or the committee's automatic policy) for the page."""
+    decision = next((entry.decision for entry in dossier.datasets if entry.decision), None)
+    if decision is None:
+        return None
+    return {"by": decision.decided_by, "automatic": bool(decision.automatic_policy), "at": decision.decided_at}
+
+
 def _render_review(request: HttpRequest, review: Review, *, status: int = 200, **forms: Any) -> HttpResponse:
     review = review_for(request.user, review.pk)
     if review is None:  # a membership ended between the action and the page
         raise Http404("No such review")
     dossier = review_dossier(review)
+    now = timezone.now()
     can_vote = holds_role(request.user, review.dac_id, VOTE)
     can_decide = holds_role(request.user, review.dac_id, DECIDE)
     my_vote = next((v for v in dossier.votes if v.member_id == request.user.pk), None)
@@ -124,8 +143,28 @@ def _render_review(request: HttpRequest, review: Review, *, status: int = 200, *
         "return_form": forms.get("return_form") or ReturnForm(),
         "decision_rows": forms.get("decision_rows") or _decision_rows(dossier.datasets),
         "decision_error": forms.get("decision_error", ""),
+        "decided": _decided(dossier) if review.status == ReviewStatus.DECIDED else None,
+        "permit_rows": [permit_row(p, now) for p in dossier.permits],
     }
     return render(request, "requests/review.html", context, status=status)
+
+
+def review_action(view):
+    """The address of a form of the review page: a POST acts; opening it (a GET: a reload, a
+    bookmark) shows the review with a message rather than an empty 405; other methods get the
+    405 page. Someone who may not see the review gets 404 either way."""
+
+    @page_methods("GET", "HEAD", "POST")
+    @wraps(view)
+    def inner(request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method == "POST":
+            return view(request, pk)
+        review = access_review(request.user, pk)
+        if request.method == "GET":
+            messages.info(request, "Nothing was sent: use the forms on this page.")
+        return redirect("requests:review", pk=review.pk)
+
+    return inner
 
 
 def _act(
@@ -147,8 +186,9 @@ def _act(
     return redirect("requests:review", pk=review.pk)
 
 
+@forms_refuse_nul
 @login_required
-@require_POST
+@review_action
 def review_vote(request: HttpRequest, pk: int) -> HttpResponse:
     review = access_review(request.user, pk, VOTE)
     form = VoteForm(request.POST)
@@ -160,8 +200,9 @@ def review_vote(request: HttpRequest, pk: int) -> HttpResponse:
     return response or _render_review(request, review, status=400, vote_form=form)
 
 
+@forms_refuse_nul
 @login_required
-@require_POST
+@review_action
 def review_note(request: HttpRequest, pk: int) -> HttpResponse:
     review = access_review(request.user, pk)  # every committee role writes here: seeing the review is enough
     kind = request.POST.get("kind", "")
@@ -180,8 +221,9 @@ def review_note(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_review(request, review, status=400, **{slot: form})
 
 
+@forms_refuse_nul
 @login_required
-@require_POST
+@review_action
 def review_return(request: HttpRequest, pk: int) -> HttpResponse:
     review = access_review(request.user, pk, DECIDE)
     form = ReturnForm(request.POST)
@@ -279,7 +321,7 @@ def _decision_errors(invalid: InvalidInput, inputs: list[services.DecisionInput]
 
 
 @login_required
-@require_POST
+@review_action
 def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
     review = access_review(request.user, pk, DECIDE)
     entries = datasets_under_review(review, {})
@@ -295,3 +337,55 @@ def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, "The decision is recorded and the applicant is told.")
     return redirect("requests:review", pk=review.pk)
+
+
+@login_required
+@review_action
+def review_decide_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """The decision as typed, summarised, with the form that records it (review_decide): a
+    decision cannot be changed. "Change the decision" goes back to the review page with the
+    form as typed. Writes nothing."""
+    review = access_review(request.user, pk, DECIDE)
+    entries = datasets_under_review(review, {})
+    rows = _decision_rows(entries, request.POST)
+    if "change" in request.POST:
+        return _render_review(request, review, decision_rows=rows)
+    context = {
+        "review": review,
+        "app": review.application,
+        "rows": rows,
+        "summary": [(row, _lines(row.conditions)) for row in rows],
+        "complete": all(row.outcome in Outcome.values for row in rows),
+    }
+    return render(request, "requests/decide_confirm.html", context)
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+# --- Conflict of interest ------------------------------------------------------------------------
+
+
+@login_required
+@page_methods("GET", "HEAD", "POST")
+def review_conflict(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: what declaring a conflict of interest does, with the form that declares it; POST:
+    declare it (a second POST, a double click, leaves the same one declaration)."""
+    review = access_review(request.user, pk, VOTE)
+    if request.method == "POST":
+        try:
+            services.review_vote(review=review, actor=request.user, conflict_of_interest=True)
+        except Conflict as conflict:
+            messages.error(request, conflict.message)
+        else:
+            messages.success(request, "Your conflict of interest is recorded: you are out of this vote.")
+        return redirect("requests:review", pk=review.pk)
+    submitted, _changes = submitted_version(review.application)
+    context = {
+        "review": review,
+        "title": submitted.get("title") or "(untitled)",
+        "open": review.status == ReviewStatus.PENDING,
+        "my_vote": review.votes.filter(member=request.user).first(),
+    }
+    return render(request, "requests/conflict_confirm.html", context)

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/", views.application_detail, name="detail"),
     path("<int:pk>/edit/", views.application_edit, name="edit"),
     path("<int:pk>/autosave/", views.application_autosave, name="autosave"),
+    path("<int:pk>/consent-check/", views.application_consent_check, name="consent_check"),
     path("<int:pk>/agreements/", views.application_agreements, name="agreements"),
     path("<int:pk>/withdraw/", views.application_withdraw, name="withdraw"),
     path("<int:pk>/documents/<int:document_pk>/", views.document_download, name="document"),
@@ -24,5 +25,7 @@ urlpatterns = [
     path("reviews/<int:pk>/vote/", review_views.review_vote, name="review_vote"),
     path("reviews/<int:pk>/notes/", review_views.review_note, name="review_note"),
     path("reviews/<int:pk>/return/", review_views.review_return, name="review_return"),
+    path("reviews/<int:pk>/conflict/", review_views.review_conflict, name="review_conflict"),
+    path("reviews/<int:pk>/decide/confirm/", review_views.review_decide_confirm, name="review_decide_confirm"),
     path("reviews/<int:pk>/decide/", review_views.review_decide, name="review_decide"),
 ]

@@ -193,6 +193,27 @@ PERMISSIONS: dict[tuple[str, str], Row] = {
     ("requests:review_decide", "POST"): Row(
         only({"dac_member": 403, "dac_chair": 302, "dac_secretary": 403}, others=404, anonymous=302), REVIEW
     ),
+    # Opening the address of a form of the review page (a reload, a bookmark) shows the review with
+    # a message to whoever sees it; it acts on nothing.
+    ("requests:review_vote", "GET"): Row(only(dict.fromkeys(REVIEWERS, 302), others=404, anonymous=302), REVIEW),
+    ("requests:review_note", "GET"): Row(only(dict.fromkeys(REVIEWERS, 302), others=404, anonymous=302), REVIEW),
+    ("requests:review_return", "GET"): Row(only(dict.fromkeys(REVIEWERS, 302), others=404, anonymous=302), REVIEW),
+    ("requests:review_decide", "GET"): Row(only(dict.fromkeys(REVIEWERS, 302), others=404, anonymous=302), REVIEW),
+    ("requests:review_decide_confirm", "GET"): Row(
+        only(dict.fromkeys(REVIEWERS, 302), others=404, anonymous=302), REVIEW
+    ),
+    # The summary of a decision before it is recorded: the chair's alone; it writes nothing.
+    ("requests:review_decide_confirm", "POST"): Row(
+        only({"dac_member": 403, "dac_chair": 200, "dac_secretary": 403}, others=404, anonymous=302), REVIEW
+    ),
+    # Declaring a conflict of interest: the page that says what it does, and the declaration (a
+    # secretary has no vote to step out of).
+    ("requests:review_conflict", "GET"): Row(
+        only({"dac_member": 200, "dac_chair": 200, "dac_secretary": 403}, others=404, anonymous=302), REVIEW
+    ),
+    ("requests:review_conflict", "POST"): Row(
+        only({"dac_member": 302, "dac_chair": 302, "dac_secretary": 403}, others=404, anonymous=302), REVIEW
+    ),
     # Committee review (API).
     ("api:reviews", "GET"): Row(signed_in_only(200, anonymous=UNAUTHENTICATED)),
     ("api:review", "GET"): Row(only(REVIEWERS, others=404, anonymous=UNAUTHENTICATED), REVIEW),
@@ -257,9 +278,13 @@ PERMISSIONS: dict[tuple[str, str], Row] = {
     # A draft keeps whatever is typed, even nothing: "Draft saved" and back to the form.
     ("requests:edit", "POST"): Row(only({"applicant": 302}, others=404, anonymous=302), DRAFT),
     ("requests:autosave", "POST"): Row(only({"applicant": 200}, others=404, anonymous=302), DRAFT, {"title": "x"}),
+    # The consent check of the purpose as typed: the applicant's, and it saves nothing.
+    ("requests:consent_check", "POST"): Row(only({"applicant": 200}, others=404, anonymous=302), DRAFT),
     ("requests:agreements", "GET"): Row(only({"applicant": 200}, others=404, anonymous=302), DRAFT),
     # Without the ticked box the page comes back with the message.
     ("requests:agreements", "POST"): Row(only({"applicant": 200}, others=404, anonymous=302), DRAFT),
+    # What withdrawing does, with the form that does it.
+    ("requests:withdraw", "GET"): Row(only({"applicant": 200}, others=404, anonymous=302), DRAFT),
     ("requests:withdraw", "POST"): Row(only({"applicant": 302}, others=404, anonymous=302), DRAFT),
     ("requests:document", "GET"): Row(only(REVIEWERS | {"applicant": 200}, others=404, anonymous=302), DOCUMENT),
     # Applications (API).
@@ -322,7 +347,8 @@ def _accepted_methods(client: Client, name: str, pattern: URLPattern) -> set[str
 
     A class-based view (Django's or DRF's) accepts the methods it has handlers for. A function
     view is asked with OPTIONS by a staff member: Django's require_http_methods (require_POST,
-    require_safe) answers 405 with an Allow header before the view runs. A function view that
+    require_safe), and requests.views.page_methods that renders the 405 page, answer 405 with an
+    Allow header before the view runs. A function view that
     answers anything else declares no methods, so it is taken to accept them all (fail closed).
     """
     view_class = getattr(pattern.callback, "view_class", None)
@@ -356,8 +382,8 @@ def test_the_guard_sees_the_methods_views_declare(accepted):
     # If method discovery went blind (every set empty, or GET only), the guard above would pass
     # without checking anything: one view of each kind keeps it honest.
     assert accepted["home"] == {"GET"}  # require_safe
-    assert accepted["requests:withdraw"] == {"POST"}  # require_POST
-    assert accepted["requests:permit_revoke"] == {"GET", "POST"}  # require_http_methods
+    assert accepted["requests:basket_add"] == {"POST"}  # require_POST (the portal's page_methods)
+    assert accepted["requests:permit_revoke"] == {"GET", "POST"}  # page_methods
     assert accepted["accounts:logout"] == {"POST"}  # a Django class-based view
     assert accepted["api:application"] == {"GET", "PATCH"}  # a DRF view
 

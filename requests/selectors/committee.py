@@ -25,7 +25,9 @@ from requests.models import (
     ReviewStatus,
     Vote,
 )
-from requests.selectors.applications import missing_agreements, purpose_in_words, submitted_version
+from requests.selectors.applications import missing_agreements, purpose_in_words
+from requests.selectors.grantees import FAILS, WITHHELD, GranteeCheck, GranteeRow, grantee_table
+from requests.selectors.parts import committee_part, version_in
 from requests.selectors.reviews import default_months, length_cap, quorum_of, quorums, review_inbox, reviews_visible_to
 
 ALL = "all"
@@ -116,6 +118,7 @@ class DatasetUnderReview:
     decision: DatasetDecision | None
     cap: int
     default_months: int
+    grantees: tuple[GranteeCheck, ...] = ()  # each person against the dataset's restrictions on who
 
     @property
     def accession(self) -> str:
@@ -125,6 +128,16 @@ class DatasetUnderReview:
     def proposed_conditions(self) -> list[dict[str, Any]]:
         return list((self.item.match or {}).get("conditions", []))
 
+    @property
+    def restricted(self) -> bool:
+        """The dataset restricts who may use it, so each person's check says something."""
+        return any(c.restricted for c in self.grantees)
+
+    @property
+    def left_out(self) -> list[GranteeCheck]:
+        """The people who get (or got) no permit on this dataset by their own facts."""
+        return [c for c in self.grantees if c.state in (FAILS, WITHHELD)]
+
 
 @dataclass(frozen=True)
 class Person:
@@ -132,19 +145,22 @@ class Person:
     email: str
     role: str
     accepted: bool
+    grantee: GranteeRow | None = None  # their institution and their check on each dataset
 
 
 @dataclass(frozen=True)
 class Dossier:
-    """Everything the committee reads about one review."""
+    """Everything the committee reads about one review: the shared project and its own part
+    (requests.selectors.parts), never another committee's datasets, messages or decisions."""
 
     review: Review
     submitted: dict[str, Any]
     purpose_text: str
     datasets: list[DatasetUnderReview]
-    elsewhere: list[ApplicationDataset]
+    shared: bool  # other committees review other datasets of the application
     documents: list[Document]
     people: list[Person]
+    grantees: list[GranteeRow]
     changes: list[tuple[str, Any, Any]]
     other_applications: list[Application]
     permits: list[Permit]
@@ -158,21 +174,23 @@ class Dossier:
 def review_dossier(review: Review) -> Dossier:
     """The dossier of a review fetched by selectors.review_for."""
     app = review.application
-    submitted, changes = submitted_version(app)
+    submitted, changes = version_in(app, committee_part(review.dac_id))
     votes = list(review.votes.all())
     counted, needed = quorum_of(review)
     notes = list(review.notes.all())
+    grantees = grantee_table(app, [i.dataset for i in review.items.all()])
     return Dossier(
         review=review,
         submitted=submitted,
         purpose_text=purpose_in_words(submitted.get("purpose") or {}),
-        datasets=datasets_under_review(review, submitted.get("justifications") or {}),
-        elsewhere=list(app.requested.exclude(review=review).select_related("dataset__dac")),
+        datasets=datasets_under_review(review, submitted.get("justifications") or {}, grantees),
+        shared=app.reviews.exclude(pk=review.pk).exclude(status=ReviewStatus.WITHDRAWN).exists(),
         documents=list(app.documents.all()),
-        people=_people(app),
+        people=_people(app, grantees),
+        grantees=grantees,
         changes=changes,
         other_applications=_other_applications(app),
-        permits=list(Permit.objects.filter(grantee_id=app.applicant_id).select_related("dataset")),
+        permits=_applicants_permits(app, review),
         votes=votes,
         counted=counted,
         needed=needed,
@@ -181,9 +199,21 @@ def review_dossier(review: Review) -> Dossier:
     )
 
 
-def datasets_under_review(review: Review, justifications: dict[str, str]) -> list[DatasetUnderReview]:
+def _applicants_permits(app: Application, review: Review) -> list[Permit]:
+    """The applicant's permits, but none that another committee gave on this application: that
+    decision is the other committee's part."""
+    permits = Permit.objects.filter(grantee_id=app.applicant_id).exclude(
+        Q(application=app) & ~Q(decision__review__dac_id=review.dac_id)
+    )
+    return list(permits.select_related("dataset"))
+
+
+def datasets_under_review(
+    review: Review, justifications: dict[str, str], grantees: list[GranteeRow] = ()
+) -> list[DatasetUnderReview]:
     """The review's datasets with their data use in words, the matcher's stored answer, the
-    applicant's justification, any decision, and the permit length the chair may grant."""
+    applicant's justification, any decision, the permit length the chair may grant and, from
+    `grantees` (grantee_table), each person's check on the dataset."""
     items = list(
         review.items.select_related("dataset__current_profile__permission").prefetch_related(
             "dataset__current_profile__diseases"
@@ -200,17 +230,30 @@ def datasets_under_review(review: Review, justifications: dict[str, str]) -> lis
             decision=decisions.get(i.dataset_id),
             cap=length_cap(review, i.dataset),
             default_months=default_months(review, i.dataset),
+            grantees=tuple(c for row in grantees for c in row.checks if c.accession == i.dataset.accession),
         )
         for i in items
     ]
 
 
-def _people(app: Application) -> list[Person]:
-    """The applicant and each collaborator, and whether they accepted every agreement."""
+def _people(app: Application, grantees: list[GranteeRow] = ()) -> list[Person]:
+    """The applicant and each collaborator, whether they accepted every agreement, and their
+    row of `grantees`."""
     missing = missing_agreements(app)
-    people = [Person(app.applicant.name, app.applicant.email, "applicant", app.applicant.email not in missing)]
+    rows = {row.person.email.lower(): row for row in grantees}
+    applicant = app.applicant
+    people = [
+        Person(
+            applicant.name,
+            applicant.email,
+            "applicant",
+            applicant.email not in missing,
+            rows.get(applicant.email.lower()),
+        )
+    ]
     for c in app.collaborators.select_related("user"):
-        people.append(Person(c.user.name if c.user else "", c.email, "collaborator", c.email not in missing))
+        name = c.user.name if c.user else ""
+        people.append(Person(name, c.email, "collaborator", c.email not in missing, rows.get(c.email.lower())))
     return people
 
 

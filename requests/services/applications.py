@@ -88,7 +88,11 @@ def application_create(*, applicant: User, datasets: Iterable[Dataset], actor=No
 
 @dataclass(frozen=True)
 class DraftChanges:
-    """What an edit of a draft changes; None means 'leave as it is'. Values are kept as typed."""
+    """What an edit of a draft changes; None means 'leave as it is'. Values are kept as typed.
+
+    `collaborators` is the whole list of people to invite, and inviting is a deliberate act (an
+    API call, the page's Invite button, submitting): new addresses are e-mailed. The page's
+    autosave and "Save draft" leave it None, so that nobody is e-mailed while the applicant types."""
 
     title: str | None = None
     lay_summary: str | None = None
@@ -116,21 +120,33 @@ def application_update(*, application: Application, changes: DraftChanges, actor
     """Save a draft or returned application as typed (no completeness check: drafts may be
     half-written). Raises Conflict once submitted, NotAllowed for anyone but the applicant."""
     with transaction.atomic():
-        app = _locked(application)
-        if app.applicant_id != actor.pk:
-            raise NotAllowed("Only the applicant may edit the application.")
-        if not app.editable:
-            raise Conflict(
-                f"The application is {app.get_status_display().lower()} and can no longer be edited.",
-                code="not_editable",
-                extra={"status": app.status},
-            )
+        app = _locked_editable(
+            application,
+            actor,
+            not_applicant="Only the applicant may edit the application.",
+            not_editable="The application is {status} and can no longer be edited.",
+        )
         fields = _apply_changes(app, changes)
         app.save(update_fields=[*fields, "updated_at"])
         if changes.datasets is not None:
             _set_datasets(app, changes.datasets)
         if changes.collaborators is not None:
             _set_collaborators(app, changes.collaborators, actor=actor)
+    return app
+
+
+def _locked_editable(application: Application, actor: User, *, not_applicant: str, not_editable: str) -> Application:
+    """The application, locked, once it is `actor`'s and still editable: NotAllowed (with
+    `not_applicant`) or Conflict (code `not_editable`, `not_editable` with its {status}) otherwise."""
+    app = _locked(application)
+    if app.applicant_id != actor.pk:
+        raise NotAllowed(not_applicant)
+    if not app.editable:
+        raise Conflict(
+            not_editable.format(status=app.get_status_display().lower()),
+            code="not_editable",
+            extra={"status": app.status},
+        )
     return app
 
 
@@ -164,11 +180,36 @@ def _set_datasets(app: Application, datasets: list[Dataset]) -> None:
     )
 
 
-def _set_collaborators(app: Application, emails: list[str], *, actor: User) -> None:
-    wanted = {e.strip().lower() for e in emails if e.strip() and e.strip().lower() != app.applicant.email.lower()}
-    app.collaborators.exclude(email__in=wanted).delete()
-    present = set(app.collaborators.values_list("email", flat=True))
-    for email in sorted(wanted - present):
+def application_collaborators_invite(*, application: Application, emails: list[str], actor: User) -> list[str]:
+    """Make the invited collaborators the given addresses, as the applicant asked (the Invite
+    button, or submitting): new ones are e-mailed, those left out lose their invitation, and an
+    address matches an invitation whatever its case. Returns the addresses newly invited. Raises
+    NotAllowed for anyone but the applicant and Conflict once the application is not editable."""
+    with transaction.atomic():
+        app = _locked_editable(
+            application,
+            actor,
+            not_applicant="Only the applicant invites collaborators.",
+            not_editable="The application is {status}; its collaborators can no longer change.",
+        )
+        return _set_collaborators(app, emails, actor=actor)
+
+
+def _set_collaborators(app: Application, emails: list[str], *, actor: User) -> list[str]:
+    """The invitations follow `emails` (compared without case); returns the addresses newly invited."""
+    applicant = app.applicant.email.lower()
+    wanted = {e.strip().lower() for e in emails if e.strip()} - {applicant}
+    kept: set[str] = set()
+    gone = []
+    for collaborator in app.collaborators.order_by("pk"):
+        key = collaborator.email.lower()
+        if key in wanted and key not in kept:
+            kept.add(key)
+        else:
+            gone.append(collaborator.pk)
+    app.collaborators.filter(pk__in=gone).delete()
+    invited = sorted(wanted - kept)
+    for email in invited:
         collaborator = Collaborator.objects.create(application=app, email=email)
         audit.record(
             action=AuditAction.APPLICATION_COLLABORATOR_INVITED, target=app, actor=actor, data={"email": email}
@@ -183,6 +224,7 @@ def _set_collaborators(app: Application, emails: list[str], *, actor: User) -> N
                 "collaborator_id": collaborator.pk,
             },
         )
+    return invited
 
 
 # --- Documents and agreements ----------------------------------------------------------------------
@@ -318,7 +360,13 @@ def application_submit(
     *, application: Application, actor: User, justifications: dict[str, str] | None = None
 ) -> Application:
     """Submit a draft or returned application: every check passes or SubmissionInvalid names
-    each failing field; a concurrent second submit finds it submitted (Conflict)."""
+    each failing field; a concurrent second submit finds it submitted (Conflict).
+
+    A collaborator whose own facts do not meet a dataset's restrictions on who may use it (a
+    for-profit employer against NPU, say) does not stop submission: the rest of the project may
+    rightly go ahead. The applicant is warned next to the collaborators (grantee_warnings), the
+    committee sees it before deciding, and at approval only that person's permit is withheld
+    (requests.selectors.grantees)."""
     with transaction.atomic():
         app = _locked(application)
         if app.applicant_id != actor.pk:
@@ -362,6 +410,8 @@ def application_submit(
         for review in reviews:
             if review.status == ReviewStatus.PENDING and review.dac.auto_approve:
                 review_auto_decide(review=review)
+    # An automatic decision moved the application on another instance: answer what it is now.
+    app.refresh_from_db()
     return app
 
 

@@ -37,6 +37,7 @@ from requests.models import (
     ReviewStatus,
     Vote,
 )
+from requests.selectors.grantees import grantee_checks, withheld_json
 from requests.selectors.reviews import default_months, holds_role, length_cap, quorum_of
 from requests.services.application_workflow import application_move, lock_application
 from requests.services.permits import permit_issue
@@ -235,8 +236,10 @@ def review_decide(*, review: Review, actor: User | None, decisions: list[Decisio
     """Decide each of the review's datasets: approve (length capped by the DAC policy and DUO TS,
     conditions from the matcher unless edited) or reject with a reason. The chair decides once
     the quorum is met; `actor=None` with a `policy` is the system under an automatic-approval
-    policy. Approvals issue permits (permit_issue); the application is decided when no review
-    is open."""
+    policy. An approval issues a permit (permit_issue) to each grantee whose own facts meet the
+    dataset's personal restrictions (requests.selectors.grantees); the others get none, and the
+    decision's audit event names them with the reasons. The application is decided when no
+    review is open."""
     with transaction.atomic():
         app, review = _locked(review)
         if actor is not None and not _holds(actor, review, DECIDE):
@@ -257,6 +260,7 @@ def review_decide(*, review: Review, actor: User | None, decisions: list[Decisio
                     extra={"votes": counted, "needed": needed},
                 )
         now = timezone.now()
+        withheld: dict[str, list[dict[str, Any]]] = {}
         for dataset, d, conditions in _validate(review, decisions):
             decision = DatasetDecision.objects.create(
                 review=review,
@@ -270,8 +274,7 @@ def review_decide(*, review: Review, actor: User | None, decisions: list[Decisio
                 decided_at=now,
             )
             if decision.outcome == Outcome.APPROVE:
-                for grantee in _grantees(app, dataset):
-                    permit_issue(decision=decision, grantee=grantee, application=app, at=now)
+                withheld[dataset.accession] = _issue_permits(app, decision, now)
         review.decided_at = now
         REVIEW_WORKFLOW.move(
             review,
@@ -280,7 +283,7 @@ def review_decide(*, review: Review, actor: User | None, decisions: list[Decisio
             action=AuditAction.REVIEW_DECIDED,
             fields=("decided_at",),
             data={
-                "decisions": [{"dataset": d.dataset, "outcome": d.outcome, "months": d.months} for d in decisions],
+                "decisions": [_decided_json(d, withheld) for d in decisions],
                 "policy": policy,
             },
         )
@@ -292,6 +295,27 @@ def review_decide(*, review: Review, actor: User | None, decisions: list[Decisio
             {"decisions": [{"dataset": d.dataset, "outcome": d.outcome, "reason": d.reason} for d in decisions]},
         )
     return review
+
+
+def _decided_json(d: DecisionInput, withheld: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    data: dict[str, Any] = {"dataset": d.dataset, "outcome": d.outcome, "months": d.months}
+    if d.dataset in withheld:
+        data["withheld"] = withheld[d.dataset]
+    return data
+
+
+def _issue_permits(app: Application, decision: DatasetDecision, at) -> list[dict[str, Any]]:
+    """A permit for each grantee who qualifies in person (grantee_checks); the others, as the
+    decision's audit event records them."""
+    checks = {c.user_id: c for c in grantee_checks(app, decision.dataset) if c.user_id is not None}
+    withheld = []
+    for grantee in _grantees(app, decision.dataset):
+        check = checks.get(grantee.pk)
+        if check is not None and check.qualifies:
+            permit_issue(decision=decision, grantee=grantee, application=app, at=at)
+        elif check is not None:
+            withheld.append(withheld_json(check))
+    return withheld
 
 
 def _grantees(app: Application, dataset: Dataset) -> list[User]:

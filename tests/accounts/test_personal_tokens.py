@@ -16,7 +16,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from accounts import services
 from accounts.authentication import PersonalTokenAuthentication
 from accounts.models import PersonalToken
-from portal.exceptions import InvalidInput, NotAllowed
+from portal.exceptions import Conflict, InvalidInput, NotAllowed
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,6 @@ def test_created_key_is_gapp_and_40_url_safe_characters(applicant):
     assert set(random_part) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
     assert token.user == applicant
     assert token.name == "laptop script"
-    assert token.expires_at is None
     assert token.revoked_at is None
     assert token.last_used_at is None
 
@@ -69,13 +68,51 @@ def test_each_key_is_new(applicant):
     assert len(keys) == 5
 
 
-def test_days_set_the_expiry_and_none_means_until_revoked(applicant, time_machine):
+def test_days_set_the_expiry_and_none_means_the_longest_allowed(applicant, time_machine, settings):
+    settings.PERSONAL_TOKEN_MAX_DAYS = 365
     time_machine.move_to(T0, tick=False)
     expiring, _ = services.personal_token_create(user=applicant, name="cluster job", days=30)
-    lasting, _ = services.personal_token_create(user=applicant, name="laptop")
+    longest, _ = services.personal_token_create(user=applicant, name="laptop")
 
     assert expiring.expires_at == T0 + timedelta(days=30)
-    assert lasting.expires_at is None
+    assert longest.expires_at == T0 + timedelta(days=365)
+
+
+def test_no_token_may_outlast_the_configured_maximum(applicant, settings):
+    settings.PERSONAL_TOKEN_MAX_DAYS = 90
+    services.personal_token_create(user=applicant, name="quarter", days=90)
+    with pytest.raises(InvalidInput, match="A token lasts from 1 to 90 days") as caught:
+        services.personal_token_create(user=applicant, name="too long", days=91)
+    assert caught.value.code == "invalid_token_days"
+    assert list(PersonalToken.objects.values_list("name", flat=True)) == ["quarter"]
+
+
+def test_a_person_holds_at_most_the_configured_number_of_usable_tokens(applicant, other_applicant, settings):
+    settings.PERSONAL_TOKEN_MAX_LIVE = 3
+    services.personal_token_create(user=applicant, name="one", days=1)
+    for name in ("two", "three"):
+        services.personal_token_create(user=applicant, name=name)
+
+    with pytest.raises(Conflict, match="You hold 3 usable tokens, the most a person may") as caught:
+        services.personal_token_create(user=applicant, name="four")
+    assert caught.value.code == "too_many_tokens"
+    # Other people have their own allowance.
+    services.personal_token_create(user=other_applicant, name="theirs")
+
+
+@pytest.mark.parametrize("retire", ["revoke", "expire"])
+def test_a_revoked_or_expired_token_frees_its_place(applicant, settings, time_machine, retire):
+    settings.PERSONAL_TOKEN_MAX_LIVE = 2
+    time_machine.move_to(T0, tick=False)
+    short, _ = services.personal_token_create(user=applicant, name="short", days=1)
+    services.personal_token_create(user=applicant, name="long")
+    if retire == "revoke":
+        services.personal_token_revoke(token=short, actor=applicant)
+    else:
+        time_machine.move_to(T0 + timedelta(days=1), tick=False)
+
+    token, _ = services.personal_token_create(user=applicant, name="replacement")
+    assert token.name == "replacement"
 
 
 @pytest.mark.parametrize(
@@ -85,6 +122,7 @@ def test_days_set_the_expiry_and_none_means_until_revoked(applicant, time_machin
         ("x" * 101, None, "invalid_token_name"),
         ("script", 0, "invalid_token_days"),
         ("script", -3, "invalid_token_days"),
+        ("script", 366, "invalid_token_days"),
         ("script", 10**9, "invalid_token_days"),
     ],
 )
@@ -313,6 +351,45 @@ def test_bad_token_input_is_shown_next_to_the_field_and_kept(client, applicant, 
     assert not PersonalToken.objects.exists()
 
 
+def test_a_token_made_without_a_length_lasts_the_longest_allowed(client, applicant, settings, time_machine):
+    settings.PERSONAL_TOKEN_MAX_DAYS = 30
+    time_machine.move_to(T0, tick=False)
+    client.force_login(applicant)
+
+    page = client.get(reverse("accounts:profile")).content.decode()
+    assert "Leave empty for the longest, 30 days." in page
+    assert "until you revoke it" not in page
+    response = client.post(reverse("accounts:token_create"), {"name": "laptop script", "days": ""})
+
+    assert response.status_code == 200
+    assert PersonalToken.objects.get(user=applicant).expires_at == T0 + timedelta(days=30)
+
+
+def test_a_length_past_the_configured_maximum_is_shown_next_to_the_field(client, applicant, settings):
+    settings.PERSONAL_TOKEN_MAX_DAYS = 30
+    client.force_login(applicant)
+
+    response = client.post(reverse("accounts:token_create"), {"name": "cluster job", "days": "31"})
+
+    assert response.status_code == 400
+    assert 'id="id_token_days_error"' in response.content.decode()
+    assert not PersonalToken.objects.exists()
+
+
+def test_the_profile_says_when_the_person_holds_the_most_tokens_allowed(client, applicant, settings):
+    settings.PERSONAL_TOKEN_MAX_LIVE = 1
+    services.personal_token_create(user=applicant, name="laptop script")
+    client.force_login(applicant)
+
+    response = client.post(reverse("accounts:token_create"), {"name": "cluster job", "days": "30"})
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "You hold 1 usable token, the most a person may: revoke one you no longer use first." in page
+    assert 'value="cluster job"' in page
+    assert PersonalToken.objects.count() == 1
+
+
 def test_owner_revokes_from_the_profile_and_is_sent_back(client, applicant, applicant_token):
     client.force_login(applicant)
 
@@ -355,6 +432,24 @@ def test_command_prints_the_key_alone_on_the_last_line_and_it_works(applicant):
     assert token.expires_at is not None
 
 
+def test_command_without_days_makes_a_token_of_the_longest_allowed_length(applicant, settings, time_machine):
+    settings.PERSONAL_TOKEN_MAX_DAYS = 365
+    time_machine.move_to(T0, tick=False)
+    out = StringIO()
+
+    call_command("create_user_token", applicant.email, stdout=out)
+
+    assert PersonalToken.objects.get(user=applicant).expires_at == T0 + timedelta(days=365)
+    assert "expires 2027-03-02 09:00 UTC" in out.getvalue()
+
+
+def test_command_refuses_past_the_number_of_tokens_allowed(applicant, settings):
+    settings.PERSONAL_TOKEN_MAX_LIVE = 1
+    call_command("create_user_token", applicant.email, stdout=StringIO())
+    with pytest.raises(CommandError, match="You hold 1 usable token,"):
+        call_command("create_user_token", applicant.email, stdout=StringIO())
+
+
 def test_command_refuses_an_unknown_email(db):
     with pytest.raises(CommandError, match=re.escape("No account has the e-mail address 'nobody@example.org'")):
         call_command("create_user_token", "nobody@example.org", stdout=StringIO())
@@ -379,3 +474,21 @@ def test_admin_shows_no_hash_and_revokes_selected_tokens(client_for, applicant_t
     )
     assert response.status_code == 302
     assert PersonalToken.objects.get(pk=applicant_token.pk).revoked_at is not None
+
+
+def test_the_migration_caps_tokens_made_for_longer_than_the_maximum(applicant, settings, time_machine):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("accounts.migrations.0007_personal_token_expiry")
+    settings.PERSONAL_TOKEN_MAX_DAYS = 365
+    time_machine.move_to(T0, tick=False)
+    far, _ = services.personal_token_create(user=applicant, name="ten years")
+    near, _ = services.personal_token_create(user=applicant, name="a week", days=7)
+    PersonalToken.objects.filter(pk=far.pk).update(expires_at=T0 + timedelta(days=3650))
+
+    migration.cap_expiries(apps, None)
+
+    assert PersonalToken.objects.get(pk=far.pk).expires_at == T0 + timedelta(days=365)
+    assert PersonalToken.objects.get(pk=near.pk).expires_at == T0 + timedelta(days=7)

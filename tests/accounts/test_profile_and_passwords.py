@@ -97,3 +97,114 @@ def test_password_reset_for_an_unknown_address_sends_nothing_but_answers_the_sam
     response = client.post(reverse("accounts:password_reset"), {"email": "nobody@example.org"})
     assert response.status_code == 302
     assert mail.outbox == []
+
+
+# --- a new password revokes the person's API tokens -------------------------------------------
+
+
+def _tokens(user, n: int = 2) -> list:
+    from accounts import services
+
+    return [services.personal_token_create(user=user, name=f"script {i}")[0] for i in range(n)]
+
+
+def _revoked(tokens) -> list[bool]:
+    from accounts.models import PersonalToken
+
+    return [PersonalToken.objects.get(pk=t.pk).revoked_at is not None for t in tokens]
+
+
+def _token_events(user):
+    from portal.audit import events_for
+
+    return [e for e in events_for(user) if e.action == "account.tokens_revoked"]
+
+
+def test_changing_the_password_revokes_every_token_and_the_page_says_so(client, applicant, other_applicant):
+    mine, theirs = _tokens(applicant), _tokens(other_applicant, 1)
+    client.force_login(applicant)
+
+    response = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password1": "another long phrase", "new_password2": "another long phrase"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert _revoked(mine) == [True, True]
+    assert _revoked(theirs) == [False]
+    assert "Your 2 personal API tokens were revoked with the old password" in response.content.decode()
+    # Still signed in with the new password.
+    assert client.get(reverse("accounts:profile")).status_code == 200
+    (event,) = _token_events(applicant)
+    assert event.actor == applicant
+    assert event.data["reason"] == "changed"
+    assert event.data["tokens"] == [t.display_prefix for t in mine]
+
+
+def test_a_password_reset_revokes_every_token_and_the_page_says_so(client, applicant):
+    (token,) = _tokens(applicant, 1)
+    client.post(reverse("accounts:password_reset"), {"email": applicant.email})
+    path = re.search(r"http://testserver(/accounts/password/reset/\S+/)", mail.outbox[0].body).group(1)
+    form_page = client.get(path, follow=True)
+
+    response = client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "brand new phrase 1", "new_password2": "brand new phrase 1"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert _revoked([token]) == [True]
+    assert "Your personal API token was revoked" in response.content.decode()
+    assert _token_events(applicant)[0].data["reason"] == "reset"
+
+
+def test_a_refused_password_change_revokes_nothing(client, applicant):
+    tokens = _tokens(applicant)
+    client.force_login(applicant)
+    client.post(
+        reverse("accounts:password_change"),
+        {"old_password": "wrong", "new_password1": "another long phrase", "new_password2": "another long phrase"},
+    )
+    assert _revoked(tokens) == [False, False]
+
+
+def test_without_tokens_the_change_says_nothing_of_them_and_audits_nothing(client, applicant):
+    client.force_login(applicant)
+    response = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password1": "another long phrase", "new_password2": "another long phrase"},
+        follow=True,
+    )
+    assert "API token" not in response.content.decode()
+    assert _token_events(applicant) == []
+
+
+def test_staff_setting_a_password_in_the_admin_revokes_the_tokens_audited_as_them(client_for, applicant, staff):
+    tokens = _tokens(applicant)
+    url = reverse("admin:auth_user_password_change", args=[applicant.pk])
+
+    response = client_for("staff").post(
+        url, {"usable_password": "true", "password1": "staff chosen phrase", "password2": "staff chosen phrase"}
+    )
+
+    assert response.status_code == 302
+    assert User.objects.get(pk=applicant.pk).check_password("staff chosen phrase")
+    assert _revoked(tokens) == [True, True]
+    (event,) = _token_events(applicant)
+    assert (event.actor, event.data["reason"]) == (staff, "set_by_staff")
+
+
+def test_a_first_password_keeps_the_tokens(client, applicant):
+    applicant.set_unusable_password()
+    applicant.save(update_fields=["password"])
+    tokens = _tokens(applicant)
+    client.force_login(applicant)
+
+    response = client.post(
+        reverse("accounts:password_set"), {"new_password1": "a first phrase 1", "new_password2": "a first phrase 1"}
+    )
+
+    assert response.status_code == 302
+    assert _revoked(tokens) == [False, False]

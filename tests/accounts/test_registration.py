@@ -135,3 +135,37 @@ def test_login_needs_a_verified_address(client):
     response = client.post(reverse("accounts:login"), {"username": "new@example.org", "password": PASSWORD})
     assert response.status_code == 400
     assert b"confirm your e-mail address first" in response.content
+
+
+def _register_counting_work(client) -> tuple[int, int]:
+    """Post the registration form; returns how often the password hasher ran and how many
+    callbacks (the queued e-mail) the request left to run after commit."""
+    from unittest import mock
+
+    from django.contrib.auth.hashers import get_hasher
+    from django.db import transaction
+
+    hasher = type(get_hasher())
+    with (
+        mock.patch.object(hasher, "encode", autospec=True, side_effect=hasher.encode) as encode,
+        mock.patch.object(transaction, "on_commit", wraps=transaction.on_commit) as on_commit,
+    ):
+        response = client.post(reverse("accounts:register"), REGISTER)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:registered")
+    return encode.call_count, on_commit.call_count
+
+
+def test_a_known_and_an_unknown_address_cost_the_same_work(client):
+    # The answer time must not tell whether an address has an account: both paths hash the
+    # password once and queue one e-mail after commit (no wall-clock timing, which is flaky).
+    unknown = _register_counting_work(client)
+    assert len(mail.outbox) == 1
+    mail.outbox.clear()
+
+    known = _register_counting_work(client)
+
+    assert unknown == known == (1, 1)
+    assert User.objects.filter(email__iexact="ada@example.org").count() == 1
+    assert len(mail.outbox) == 1
+    assert "already has one" in mail.outbox[0].body

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from requests.models import Application
 from tests.browser.test_catalogue_journey import sign_in
-from tests.factories import minimal_pdf
+from tests.factories import DatasetFactory, minimal_pdf
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -106,3 +106,86 @@ def test_a_draft_survives_a_closed_tab(page, browser, live_server, applicant, da
     app.refresh_from_db()
     assert app.lay_summary == "Written just before the tab closed."
     context.close()
+
+
+def start_draft(page, applicant, *datasets) -> str:
+    """Sign in, put the datasets in the basket and start a draft; returns the edit page's URL."""
+    sign_in(page, applicant.email)
+    for dataset in datasets:
+        add_to_basket(page, dataset)
+    page.goto("/requests/basket/")
+    page.get_by_role("button", name="Start an application for these datasets").click()
+    return page.url
+
+
+def test_the_consent_check_follows_the_purpose_as_it_is_typed(page, applicant, dataset, other_dataset):
+    start_draft(page, applicant, dataset, other_dataset)
+    expect(page.get_by_text("Describe the research purpose below").first).to_be_visible()
+    page.evaluate("window.sameDocument = true")
+
+    fill_breast_cancer_project(page, "Germline variants in breast cancer")
+    # No reload: the rows change in place and the live region says what changed.
+    expect(page.locator(".match.decision-approve")).to_have_count(1)
+    expect(page.locator(".match.decision-deny")).to_have_count(1)
+    expect(page.locator("#consent-status")).to_have_text("Consent check: 1 dataset fits your purpose, 1 does not fit.")
+    expect(page.locator("#consent-results")).to_contain_text("Your purpose: Research on breast cancer; genetic study")
+    justification = page.get_by_label(f"Why access to {other_dataset.accession} is justified")
+    justification.fill("Diabetes is a common comorbidity in the cohort.")
+
+    # Another change of the purpose is checked again; the justification typed so far stays.
+    page.get_by_label("Country where the data is processed").select_option("SE")
+    expect(page.locator("#consent-results")).to_contain_text("data processed in Sweden")
+    expect(justification).to_have_value("Diabetes is a common comorbidity in the cohort.")
+    assert page.evaluate("window.sameDocument") is True
+
+
+def invitations() -> int:
+    from portal.models import OutboxMessage
+
+    return OutboxMessage.objects.filter(payload__template="requests/collaborator_invited").count()
+
+
+def test_collaborators_are_invited_only_when_the_researcher_says_so(page, applicant, dataset):
+    edit_url = start_draft(page, applicant, dataset)
+    collaborators = page.get_by_label("Collaborators (e-mail addresses, one per line)")
+    collaborators.fill("bob@uni.exa")
+    expect(page.locator("#autosave-status")).to_contain_text("All changes saved", timeout=10_000)
+    collaborators.fill("bob@uni.example")
+    expect(page.locator("#autosave-status")).to_contain_text("All changes saved", timeout=10_000)
+    # Enter in a one-line field saves the draft: it never invites.
+    page.get_by_label("Title of the project").fill("Inherited risk")
+    page.get_by_label("Title of the project").press("Enter")
+    expect(page.get_by_text("Draft saved.")).to_be_visible()
+    app = Application.objects.get(applicant=applicant)
+    assert (app.collaborators.count(), invitations()) == (0, 0)
+
+    page.goto(edit_url)
+    expect(collaborators).to_have_value("bob@uni.example")
+    expect(page.locator(".collaborator-pending")).to_contain_text("bob@uni.example: Not invited yet")
+    page.get_by_role("button", name="Invite now").click()
+    expect(page.get_by_text("Invitations sent to bob@uni.example.")).to_be_visible()
+    expect(page.locator(".collaborator-invited")).to_contain_text("bob@uni.example: Invited")
+    assert list(app.collaborators.values_list("email", flat=True)) == ["bob@uni.example"]
+    assert invitations() == 1
+
+
+def test_withdrawing_asks_first(page, applicant, dataset):
+    from requests import services
+    from tests.factories import complete_application
+
+    app = complete_application(applicant, [DatasetFactory(dac=dataset.dac, title="Population Genomes")])
+    services.application_submit(application=app, actor=applicant)
+    sign_in(page, applicant.email)
+    page.goto(f"/requests/{app.pk}/")
+    page.get_by_role("link", name="Withdraw").click()
+    expect(page.get_by_role("heading", name="Withdraw “Germline variants in breast cancer”?")).to_be_visible()
+    expect(page.get_by_text("This cannot be undone")).to_be_visible()
+    page.get_by_role("link", name="Keep it").click()
+    app.refresh_from_db()
+    assert app.status == "submitted"
+
+    page.get_by_role("link", name="Withdraw").click()
+    page.get_by_role("button", name="Withdraw the application").click()
+    expect(page.get_by_text("The application is withdrawn.")).to_be_visible()
+    app.refresh_from_db()
+    assert app.status == "withdrawn"

@@ -16,7 +16,7 @@ from datasets.services import node_key_create
 from requests.models import Application, Permit
 from tests.browser.test_application_journey import add_to_basket, fill_breast_cancer_project
 from tests.browser.test_catalogue_journey import sign_in
-from tests.browser.test_review_journey import sign_out, vote
+from tests.browser.test_review_journey import record_the_decision, sign_out, vote
 from tests.factories import DatasetFactory, NodeFactory
 from tests.nodes import ShiftedClock, node_servers
 from visa_verifier.demo_node import DemoNode
@@ -85,8 +85,7 @@ def test_apply_approve_download_serve_revoke_refuse(
     page.get_by_role("link", name=TITLE).click()
     vote(page, "Approve", "Agreed.")
     page.get_by_label(f"Approve {genomes.accession}").check()
-    page.get_by_role("button", name="Record the decision").click()
-    expect(page.get_by_text("The decision is recorded and the applicant is told.")).to_be_visible()
+    record_the_decision(page)
     review_url = page.url
     sign_out(page)
 
@@ -117,6 +116,8 @@ def test_apply_approve_download_serve_revoke_refuse(
     sign_in(page, dac_chair.email)
     page.goto(review_url)
     page.get_by_role("link", name="Revoke").first.click()
+    # The link leads to a page that says what revoking does; the form is there.
+    expect(page.get_by_text("This cannot be undone")).to_be_visible()
     page.get_by_label("Reason for the revocation").fill("The ethics approval was withdrawn.")
     page.get_by_role("button", name="Revoke the permit").click()
     expect(page.get_by_text("is revoked.")).to_be_visible()

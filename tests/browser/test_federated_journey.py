@@ -19,7 +19,7 @@ from datasets.services import node_key_create
 from requests.models import Permit
 from tests.browser.test_application_journey import add_to_basket, fill_breast_cancer_project
 from tests.browser.test_catalogue_journey import sign_in
-from tests.browser.test_review_journey import sign_out, vote
+from tests.browser.test_review_journey import record_the_decision, sign_out, vote
 from tests.factories import DatasetFactory, NodeFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -100,8 +100,7 @@ def test_a_new_researcher_signs_in_with_the_provider_applies_and_the_broker_pull
     page.get_by_role("link", name=TITLE).click()
     vote(page, "Approve", "Agreed.")
     page.get_by_label(f"Approve {genomes.accession}").check()
-    page.get_by_role("button", name="Record the decision").click()
-    expect(page.get_by_text("The decision is recorded and the applicant is told.")).to_be_visible()
+    record_the_decision(page)
     permit = Permit.objects.get(grantee=researcher)
 
     # The broker pulls the researcher's visas by the provider's subject, as it pulls them from REMS.

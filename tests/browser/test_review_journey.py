@@ -29,6 +29,14 @@ def vote(page, choice: str, comment: str) -> None:
     expect(page.get_by_text("Your vote is saved.")).to_be_visible()
 
 
+def record_the_decision(page) -> None:
+    """The decision form leads to its summary; the decision is recorded from there."""
+    page.get_by_role("button", name="Record the decision").click()
+    expect(page.get_by_role("heading", name="Record this decision")).to_be_visible()
+    page.get_by_role("button", name="Yes, record the decision").click()
+    expect(page.get_by_text("The decision is recorded and the applicant is told.")).to_be_visible()
+
+
 def test_a_member_and_the_chair_review_and_the_applicant_reads_the_outcome(page, applicant, dac, dac_chair, dac_member):
     # Neither dataset carries IRB, so the application needs no ethics document.
     genomes = DatasetFactory(dac=dac, title="Finnish Population Genomes")
@@ -56,8 +64,14 @@ def test_a_member_and_the_chair_review_and_the_applicant_reads_the_outcome(page,
     page.get_by_label(f"Reject {exomes.accession}").check()
     page.get_by_label(f"Reason for the applicant about {exomes.accession}").fill(REASON)
     page.get_by_role("button", name="Record the decision").click()
+    summary = page.locator(".decision-summary")
+    expect(summary).to_contain_text(f"{genomes.accession}: approve for 9 months")
+    expect(summary).to_contain_text(f"{exomes.accession}: reject")
+    expect(summary).to_contain_text(REASON)
+    page.get_by_role("button", name="Yes, record the decision").click()
     expect(page.get_by_text("The decision is recorded and the applicant is told.")).to_be_visible()
     expect(page.locator(".decision-result.outcome-approve")).to_contain_text("Approved for 9 months")
+    expect(page.locator(".decided-by")).to_contain_text(f"Decided by {dac_chair.name} on ")
     sign_out(page)
 
     sign_in(page, applicant.email)

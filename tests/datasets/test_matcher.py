@@ -46,12 +46,14 @@ from datasets.duo import (
 from datasets.duo_matcher import (
     ALGORITHM_VERSION,
     FREE_TEXT,
+    PERSONAL_TERMS,
     Condition,
     Decision,
     MatchResult,
     ancestor_closure,
     load_ancestor_closure,
     match,
+    match_person,
     read_mondo_parents,
 )
 
@@ -616,6 +618,129 @@ def test_parsed_profile_and_purpose_match_end_to_end(ancestors):
 
     assert result.decision is APPROVE
     assert result.max_months == 6
+
+
+# --- One person: the modifiers that ask who uses the data ------------------------------------------
+
+BEA = ApplicantFacts(user="bea", institution=OTHER_ROR, for_profit_organisation=True)
+PERSON_LABELS = {HELSINKI: "University of Helsinki", OTHER_ROR: "Genomics Ventures Oy"}
+
+
+def person(data_use: DataUse, facts: ApplicantFacts = BEA, country: str = "SE") -> MatchResult:
+    return match_person(data_use, facts, country=country, who="Bea Bolt", labels=PERSON_LABELS)
+
+
+def test_the_personal_terms_are_those_about_the_user():
+    assert {NPU, NPUNCU, IS, US, GS} == PERSONAL_TERMS
+
+
+@pytest.mark.parametrize(
+    ("modifier", "facts", "country", "expected", "message"),
+    [
+        pytest.param(
+            Modifier(NPU),
+            BEA,
+            "FI",
+            DENY,
+            "Not-for-profit organisations only: Bea Bolt's organisation is for-profit.",
+            id="npu-denies-a-for-profit-person",
+        ),
+        pytest.param(
+            Modifier(NPU),
+            NON_PROFIT,
+            "FI",
+            APPROVE,
+            "Not-for-profit organisations only: Bea Bolt's organisation is not-for-profit.",
+            id="npu-approves-a-not-for-profit-person",
+        ),
+        pytest.param(
+            Modifier(NPU),
+            UNKNOWN_ORG,
+            "FI",
+            REVIEW,
+            "Not-for-profit organisations only: whether Bea Bolt's organisation is for-profit is not known.",
+            id="npu-reviews-an-unknown-organisation",
+        ),
+        pytest.param(
+            Modifier(NPUNCU),
+            NON_PROFIT,
+            "FI",
+            APPROVE,
+            "Not-for-profit organisations and non-commercial use only: Bea Bolt's organisation is not-for-profit.",
+            id="npuncu-reads-only-the-organisation-of-a-person",
+        ),
+        pytest.param(
+            Modifier(IS, institutions=(HELSINKI,)),
+            BEA,
+            "FI",
+            DENY,
+            "Only at University of Helsinki: Bea Bolt is at Genomics Ventures Oy.",
+            id="is-denies-a-person-elsewhere",
+        ),
+        pytest.param(
+            Modifier(IS, institutions=(HELSINKI,)),
+            NON_PROFIT,
+            "FI",
+            APPROVE,
+            "Only at University of Helsinki: Bea Bolt is at University of Helsinki.",
+            id="is-approves-a-person-there",
+        ),
+        pytest.param(
+            Modifier(GS, countries=("FI",)),
+            NON_PROFIT,
+            "SE",
+            DENY,
+            "Use only in Finland: Bea Bolt processes data in Sweden.",
+            id="gs-denies-a-person-processing-abroad",
+        ),
+        pytest.param(
+            Modifier(GS, countries=("FI",)),
+            NON_PROFIT,
+            "",
+            REVIEW,
+            "Use only in Finland: where Bea Bolt processes data is not known.",
+            id="gs-reviews-an-unknown-country",
+        ),
+        pytest.param(
+            Modifier(US, users=("aino",)),
+            BEA,
+            "FI",
+            DENY,
+            "Approved users only: Bea Bolt is not an approved user.",
+            id="us-denies-another-person",
+        ),
+    ],
+)
+def test_match_person_checks_one_persons_own_facts(modifier, facts, country, expected, message):
+    result = person(profile(GRU, modifier), facts, country)
+
+    assert result.decision is expected
+    assert [(r.term, r.decision, r.message) for r in result.reasons] == [(modifier.term, expected, message)]
+
+
+def test_match_person_ignores_what_the_research_is_about():
+    research_only = profile(HMB, Modifier(NMDS), Modifier(GSO), Modifier(NCU), Modifier(TS, months=6), Modifier(COL))
+
+    result = person(research_only)
+
+    assert (result.decision, result.reasons, result.conditions) == (APPROVE, (), ())
+
+
+def test_match_person_gives_one_reason_per_personal_modifier_in_the_profiles_order():
+    data_use = profile(GRU, Modifier(GS, countries=("FI",)), Modifier(PUB), Modifier(NPU))
+
+    result = person(data_use, NON_PROFIT, "FI")
+
+    assert [(r.term, r.decision) for r in result.reasons] == [(GS, APPROVE), (NPU, APPROVE)]
+    assert result.decision is APPROVE
+
+
+def test_the_applicants_match_still_names_the_applicant(ancestors):
+    result = run(profile(GRU, Modifier(NPU)), purpose(), FOR_PROFIT, ancestors=ancestors)
+
+    assert (
+        result.reason(NPU).message == "Not-for-profit organisations only: the applicant's organisation is for-profit."
+    )
 
 
 # --- The MONDO closure -----------------------------------------------------------------------------

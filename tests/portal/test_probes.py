@@ -19,7 +19,7 @@ def test_readyz_reports_each_service_ok(client):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "cache", "broker"}
+    assert set(body["checks"]) == {"database", "cache", "broker", "signing_keys"}
     assert all(check["ok"] for check in body["checks"].values())
 
 

@@ -62,7 +62,12 @@ def _production_env() -> dict[str, str]:
     url = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
     if not os.environ.get("DATABASE_URL") and str(s["HOST"]).startswith("/"):
         url = f"postgres://postgres@/{s['NAME']}?host={s['HOST']}&port={s['PORT']}"
-    return {"SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "portal.example.org", "DATABASE_URL": url}
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "SIGNING_KEY_SECRET": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "portal.example.org",
+        "DATABASE_URL": url,
+    }
 
 
 @pytest.mark.django_db
@@ -124,3 +129,32 @@ def test_check_deploy_reports_no_issue_with_production_settings():
     result = _manage(["check", "--deploy", "--fail-level", "WARNING"], **_production_env())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.django_db
+def test_check_deploy_warns_when_the_signing_keys_hang_on_the_secret_key():
+    env = _production_env()
+    del env["SIGNING_KEY_SECRET"]
+    result = _manage(["check", "--deploy", "--fail-level", "WARNING"], **env)
+    assert result.returncode != 0
+    assert "portal.W001" in result.stdout + result.stderr
+
+
+def test_without_a_broker_tasks_run_at_once_and_nothing_warns_about_a_missing_broker():
+    """`make run` with no REDIS_URL: an e-mail task runs in the process, quietly."""
+    script = (
+        "import django; django.setup(); from django.conf import settings; "
+        "from portal.tasks import send_rendered_email; "
+        "send_rendered_email.delay('Subject', 'Body', ['someone@uni.example']); "
+        "print('eager', settings.CELERY_TASK_ALWAYS_EAGER, settings.CELERY_BROKER_URL)"
+    )
+    dropped = {"REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
+    env.update(DEBUG="true", DJANGO_SETTINGS_MODULE="portal.settings", DATABASE_URL=_production_env()["DATABASE_URL"])
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "eager True memory://localhost/" in result.stdout
+    assert "No hostname was supplied" not in result.stderr
+    assert "WARNING" not in result.stderr

@@ -210,7 +210,9 @@ def test_the_applicants_permits_are_listed_for_the_committee(client_for, applica
     later = submit(applicant, [DatasetFactory(dac=review.dac, title="Newer Cohort")], title="A follow-up")
     page = text(client.get(url("requests:review", later.reviews.get())))
     for accession in review.items.values_list("dataset__accession", flat=True):
-        assert re.search(rf"{accession}</span> · live · until", page), accession
+        assert re.search(rf'{accession}</span> · <span class="status status-active">Active</span> · until', page), (
+            accession
+        )
 
 
 # --- Votes, discussion, messages ---------------------------------------------------------------

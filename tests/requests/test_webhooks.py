@@ -16,7 +16,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 
 import pytest
-from cryptography.exceptions import InvalidTag
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -29,6 +28,7 @@ from datasets.services import node_webhook_clear, node_webhook_set
 from portal import outbox
 from portal.audit import events_for
 from portal.models import OutboxMessage
+from portal.signing import SecretsUnreadable
 from requests import services
 from requests.models import Permit, PermitEvent
 from tests.conftest import grant_permits
@@ -556,7 +556,7 @@ def test_a_sealed_secret_does_not_open_on_another_node(node, other_node):
     )
     other_node.refresh_from_db()
 
-    with pytest.raises(InvalidTag):
+    with pytest.raises(SecretsUnreadable):
         other_node.webhook_secret()
 
 

@@ -42,6 +42,8 @@
       }
       close();
       input.focus();
+      // A chosen term is a change like a typed one: the draft's autosave and consent check follow it.
+      input.dispatchEvent(new Event("input", { bubbles: true }));
     }
 
     function highlight(index) {
