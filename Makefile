@@ -32,11 +32,22 @@ $(DEV): $(RUNTIME) requirements-dev.txt
 	rm -f $(VENV)/.dev-*
 	touch $(DEV)
 
+# schemathesis needs the PyPI `requests` library, which the portal's `requests` app shadows: it
+# gets a venv of its own and runs out of process (tests/portal/test_schemathesis.py).
+ST_VENV := .venv-schemathesis
+ST_STAMP := $(ST_VENV)/.installed-$(shell cksum < tests/schemathesis/requirements.txt | cut -d' ' -f1)
+
+$(ST_STAMP): tests/schemathesis/requirements.txt
+	test -x $(ST_VENV)/bin/python || $(PYTHON) -m venv $(ST_VENV)
+	$(ST_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/schemathesis/requirements.txt
+	rm -f $(ST_VENV)/.installed-*
+	touch $(ST_STAMP)
+
 # The test OpenID provider's node packages (tests/oidc.py); `npm ci` again only when the lock file
 # is newer than what it installed. Without npm its tests skip (fail in CI, which installs it).
 OIDC_PROVIDER := tests/oidc_provider
 
-install: $(DEV)
+install: $(DEV) $(ST_STAMP)
 	@if [ ! -d $(OIDC_PROVIDER)/node_modules ] || [ $(OIDC_PROVIDER)/package-lock.json -nt $(OIDC_PROVIDER)/node_modules ]; then \
 	  if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --prefix $(OIDC_PROVIDER); \
 	  else echo "npm is missing: the OpenID provider tests will be skipped (apt-get install nodejs npm)"; fi; \
@@ -89,4 +100,4 @@ lock: install
 	mv constraints.txt.new constraints.txt
 
 clean:
-	rm -rf $(VENV) staticfiles test-artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(ST_VENV) staticfiles test-artifacts .pytest_cache .ruff_cache

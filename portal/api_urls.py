@@ -1,7 +1,7 @@
 """The JSON API under /api/v1/ and its OpenAPI 3 description, all served by the portal; and the
 REMS-compatible paths under /api/ (rems_urlpatterns), which REMS clients build themselves."""
 
-from django.urls import path
+from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from datasets import api as datasets_api
@@ -10,6 +10,23 @@ from requests import api as requests_api
 from requests import node_api, permit_api, rems_api, review_api
 
 app_name = "api"
+
+
+class AnyTextConverter:
+    """A person's id as a path segment or several: any characters, newlines too (Django's `path`
+    converter is `.+`, whose `.` stops at a newline, so such an id would match no route and answer
+    a 404 the permissions paths never give)."""
+
+    regex = r"[\s\S]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(AnyTextConverter, "anytext")
 
 urlpatterns = [
     path("datasets", datasets_api.DatasetListApi.as_view(), name="datasets"),
@@ -33,7 +50,7 @@ urlpatterns = [
     path("reviews/<int:pk>/return", review_api.ReviewReturnApi.as_view(), name="review_return"),
     path("reviews/<int:pk>/decide", review_api.ReviewDecideApi.as_view(), name="review_decide"),
     # <path:>: a federated id may hold "/" (docs/node-contract.md, "Who is named").
-    path("permissions/<path:user_id>", node_api.PermissionsApi.as_view(), name="permissions"),
+    path("permissions/<anytext:user_id>", node_api.PermissionsApi.as_view(), name="permissions"),
     path("permits/introspect", node_api.IntrospectApi.as_view(), name="permit_introspect"),
     path("permits/check", node_api.CheckApi.as_view(), name="permit_check"),
     path("permits/changes", node_api.ChangesApi.as_view(), name="permit_changes"),
@@ -48,6 +65,6 @@ urlpatterns = [
 # Included at /api/ by portal.urls. `path`, not `str`: a federated id may hold any character,
 # and a `/` sent as %2F reaches the URL resolver decoded.
 rems_urlpatterns = [
-    path("permissions/<path:user>", rems_api.RemsPermissionsApi.as_view(), name="permissions"),
+    path("permissions/<anytext:user>", rems_api.RemsPermissionsApi.as_view(), name="permissions"),
     path("jwk", rems_api.JwkApi.as_view(), name="jwk"),
 ]
