@@ -16,13 +16,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts import oidc, services
 from accounts.models import FederatedIdentity
 from portal.exceptions import Conflict, InvalidInput, NotAllowed
+from portal.redirects import safe_next
 
 logger = logging.getLogger(__name__)
 
@@ -36,15 +36,6 @@ BACKEND = "django.contrib.auth.backends.ModelBackend"
 def _require_configured() -> None:
     if not oidc.configured():
         raise Http404("Sign-in with an identity provider is not configured.")
-
-
-def safe_next(request: HttpRequest, candidate: str) -> str:
-    """`candidate` when it is an address on this site, else empty."""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return ""
 
 
 def failure_page(request: HttpRequest, failure: oidc.OidcFailure) -> HttpResponse:

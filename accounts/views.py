@@ -32,11 +32,11 @@ from accounts.forms import (
     tokens_revoked_message,
 )
 from accounts.models import FederatedIdentity, PersonalToken, User
-from accounts.oidc_views import safe_next
 from accounts.tokens import email_verification_token
 from portal.exceptions import Conflict, InvalidInput
 from portal.input_guard import forms_refuse_nul
 from portal.ratelimit import allow, client_ip
+from portal.redirects import safe_next
 
 TOO_MANY = "Too many attempts from your network. Please wait a while and try again."
 
@@ -236,6 +236,17 @@ def password_set(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/password_set.html", {"form": form}, status=status)
 
 
+def _profile_save(request: HttpRequest, form: ProfileForm) -> None:
+    data = form.cleaned_data
+    services.profile_update(
+        user=request.user,
+        name=data["name"],
+        institution=data["institution"],
+        country=data["country"],
+        orcid=data["orcid"],
+    )
+
+
 @forms_refuse_nul
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -245,14 +256,7 @@ def profile_complete(request: HttpRequest) -> HttpResponse:
     instance = User.objects.select_related("institution").get(pk=request.user.pk)
     form = ProfileCompletionForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        services.profile_update(
-            user=request.user,
-            name=data["name"],
-            institution=data["institution"],
-            country=data["country"],
-            orcid=data["orcid"],
-        )
+        _profile_save(request, form)
         messages.success(request, "Your profile is complete: you can apply for data.")
         return redirect(next_url or settings.LOGIN_REDIRECT_URL)
     status = 400 if form.errors else 200
@@ -267,14 +271,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     instance = User.objects.select_related("institution").get(pk=request.user.pk)
     form = ProfileForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        services.profile_update(
-            user=request.user,
-            name=data["name"],
-            institution=data["institution"],
-            country=data["country"],
-            orcid=data["orcid"],
-        )
+        _profile_save(request, form)
         messages.success(request, "Your profile is saved.")
         return redirect("accounts:profile")
     status = 400 if form.errors else 200

@@ -11,7 +11,6 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 
 from datasets.permissions import VIEW_WORK, dacs_where
 from datasets.presenters import present_datasets
@@ -19,6 +18,7 @@ from datasets.selectors import dataset_for
 from portal import audit
 from portal.audit_actions import AuditAction
 from portal.exceptions import Conflict, InvalidInput, NotAllowed
+from portal.redirects import safe_next
 from requests import basket, services, uploads
 from requests.forms import (
     ApplicationForm,
@@ -64,10 +64,7 @@ require_POST = page_methods("POST")
 
 
 def _back(request: HttpRequest, fallback: str) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return redirect(target)
-    return redirect(fallback)
+    return redirect(safe_next(request, request.POST.get("next", "")) or fallback)
 
 
 @login_required

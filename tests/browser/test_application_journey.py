@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from requests.models import Application
 from tests.browser.test_catalogue_journey import sign_in
+from tests.browser.test_review_journey import sign_out
 from tests.factories import DatasetFactory, minimal_pdf
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -30,6 +31,24 @@ def fill_breast_cancer_project(page, title: str) -> None:
     page.get_by_role("option", name="breast cancer MONDO:0007254", exact=True).click()
     page.get_by_label("It is a genetic study (genotypes are analysed)").check()
     page.get_by_label("Country where the data is processed").select_option("FI")
+
+
+def apply_for(page, dataset, title: str, abstract: str) -> None:
+    """The signed-in researcher applies for `dataset` alone (the breast cancer project), accepts
+    the agreements, submits, and signs out."""
+    add_to_basket(page, dataset)
+    page.get_by_role("link", name="Basket", exact=True).click()
+    page.get_by_role("button", name="Start an application for these datasets").click()
+    fill_breast_cancer_project(page, title)
+    page.get_by_label("Scientific abstract").fill(abstract)
+    page.get_by_role("button", name="Save draft").click()
+    page.get_by_role("link", name="Accept the agreements").first.click()
+    page.get_by_label("I have read these agreements and accept them personally.").check()
+    page.get_by_role("button", name="Accept the agreements").click()
+    page.get_by_role("link", name="Continue the draft").click()
+    page.get_by_role("button", name="Submit application").click()
+    expect(page.get_by_text("Application submitted.")).to_be_visible()
+    sign_out(page)
 
 
 def test_from_basket_to_two_pending_reviews(page, applicant, dataset, other_dataset, tmp_path):

@@ -14,9 +14,9 @@ from playwright.sync_api import expect
 from datasets.demo_files import write_demo_files
 from datasets.services import node_key_create
 from requests.models import Application, Permit
-from tests.browser.test_application_journey import add_to_basket, fill_breast_cancer_project
+from tests.browser.test_application_journey import apply_for
 from tests.browser.test_catalogue_journey import sign_in
-from tests.browser.test_review_journey import record_the_decision, sign_out, vote
+from tests.browser.test_review_journey import committee_approves, sign_out
 from tests.factories import DatasetFactory, NodeFactory
 from tests.nodes import ShiftedClock, node_servers
 from visa_verifier.demo_node import DemoNode
@@ -60,32 +60,10 @@ def test_apply_approve_download_serve_revoke_refuse(
 
     # The researcher applies in the browser.
     sign_in(page, applicant.email)
-    add_to_basket(page, genomes)
-    page.get_by_role("link", name="Basket", exact=True).click()
-    page.get_by_role("button", name="Start an application for these datasets").click()
-    fill_breast_cancer_project(page, TITLE)
-    page.get_by_label("Scientific abstract").fill("A case-control analysis of germline variants.")
-    page.get_by_role("button", name="Save draft").click()
-    page.get_by_role("link", name="Accept the agreements").first.click()
-    page.get_by_label("I have read these agreements and accept them personally.").check()
-    page.get_by_role("button", name="Accept the agreements").click()
-    page.get_by_role("link", name="Continue the draft").click()
-    page.get_by_role("button", name="Submit application").click()
-    expect(page.get_by_text("Application submitted.")).to_be_visible()
-    sign_out(page)
+    apply_for(page, genomes, TITLE, "A case-control analysis of germline variants.")
 
     # The committee approves: the member votes, the chair votes and decides.
-    sign_in(page, dac_member.email)
-    page.get_by_role("link", name="Committee work").click()
-    page.get_by_role("link", name=TITLE).click()
-    vote(page, "Approve", "A sound design.")
-    sign_out(page)
-    sign_in(page, dac_chair.email)
-    page.get_by_role("link", name="Committee work").click()
-    page.get_by_role("link", name=TITLE).click()
-    vote(page, "Approve", "Agreed.")
-    page.get_by_label(f"Approve {genomes.accession}").check()
-    record_the_decision(page)
+    committee_approves(page, TITLE, genomes, dac_member, dac_chair)
     review_url = page.url
     sign_out(page)
 

@@ -17,9 +17,8 @@ from accounts import oidc
 from accounts.models import FederatedIdentity, User
 from datasets.services import node_key_create
 from requests.models import Permit
-from tests.browser.test_application_journey import add_to_basket, fill_breast_cancer_project
-from tests.browser.test_catalogue_journey import sign_in
-from tests.browser.test_review_journey import record_the_decision, sign_out, vote
+from tests.browser.test_application_journey import apply_for
+from tests.browser.test_review_journey import committee_approves
 from tests.factories import DatasetFactory, NodeFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -75,32 +74,10 @@ def test_a_new_researcher_signs_in_with_the_provider_applies_and_the_broker_pull
     expect(identities.get_by_role("button", name="Unlink")).to_have_count(0)
 
     # The researcher applies in the browser.
-    add_to_basket(page, genomes)
-    page.get_by_role("link", name="Basket", exact=True).click()
-    page.get_by_role("button", name="Start an application for these datasets").click()
-    fill_breast_cancer_project(page, TITLE)
-    page.get_by_label("Scientific abstract").fill("Polygenic scores for breast cancer in Finnish genomes.")
-    page.get_by_role("button", name="Save draft").click()
-    page.get_by_role("link", name="Accept the agreements").first.click()
-    page.get_by_label("I have read these agreements and accept them personally.").check()
-    page.get_by_role("button", name="Accept the agreements").click()
-    page.get_by_role("link", name="Continue the draft").click()
-    page.get_by_role("button", name="Submit application").click()
-    expect(page.get_by_text("Application submitted.")).to_be_visible()
-    sign_out(page)
+    apply_for(page, genomes, TITLE, "Polygenic scores for breast cancer in Finnish genomes.")
 
     # The committee approves.
-    sign_in(page, dac_member.email)
-    page.get_by_role("link", name="Committee work").click()
-    page.get_by_role("link", name=TITLE).click()
-    vote(page, "Approve", "A sound design.")
-    sign_out(page)
-    sign_in(page, dac_chair.email)
-    page.get_by_role("link", name="Committee work").click()
-    page.get_by_role("link", name=TITLE).click()
-    vote(page, "Approve", "Agreed.")
-    page.get_by_label(f"Approve {genomes.accession}").check()
-    record_the_decision(page)
+    committee_approves(page, TITLE, genomes, dac_member, dac_chair)
     permit = Permit.objects.get(grantee=researcher)
 
     # The broker pulls the researcher's visas by the provider's subject, as it pulls them from REMS.

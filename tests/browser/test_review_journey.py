@@ -37,6 +37,21 @@ def record_the_decision(page) -> None:
     expect(page.get_by_text("The decision is recorded and the applicant is told.")).to_be_visible()
 
 
+def committee_approves(page, title: str, dataset, member, chair) -> None:
+    """The member votes to approve, the chair votes, approves `dataset` and confirms."""
+    sign_in(page, member.email)
+    page.get_by_role("link", name="Committee work").click()
+    page.get_by_role("link", name=title).click()
+    vote(page, "Approve", "A sound design.")
+    sign_out(page)
+    sign_in(page, chair.email)
+    page.get_by_role("link", name="Committee work").click()
+    page.get_by_role("link", name=title).click()
+    vote(page, "Approve", "Agreed.")
+    page.get_by_label(f"Approve {dataset.accession}").check()
+    record_the_decision(page)
+
+
 def test_a_member_and_the_chair_review_and_the_applicant_reads_the_outcome(page, applicant, dac, dac_chair, dac_member):
     # Neither dataset carries IRB, so the application needs no ethics document.
     genomes = DatasetFactory(dac=dac, title="Finnish Population Genomes")
